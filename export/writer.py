@@ -1,0 +1,177 @@
+"""Write a run's generators as SavedModel and ONNX, and prove both match Keras before keeping them.
+
+Each generator is written into a temporary folder, checked against Keras on random inputs (a batch of 7
+and a batch of 1, so the dynamic batch dimension is exercised), and only then moved into place: a failed
+export leaves any earlier export untouched.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import onnx
+import tensorflow as tf
+import tf2onnx
+
+import zoo
+from export.runtime import OnnxGenerator
+from training.config import ConfigError, resolve
+from training.run import RunFolder
+from zoo.files import write_json
+from zoo.models import VARIANTS
+
+OPSETS = (17, 18)  # tf2onnx 1.17 supports opsets up to 18
+TOLERANCE = 1e-5
+
+
+class ExportError(RuntimeError):
+    """An exported model that does not compute what the Keras generator computes."""
+
+
+def load_trained_model(run_path):
+    """Rebuild a run's model from its config and restore its newest checkpoint; returns (model, info)."""
+    run = RunFolder(run_path)
+    if not os.path.isfile(run.config_path) or not os.path.isfile(run.data_path):
+        raise ConfigError(f"{run_path} is not a run folder (no config.json or data.json): "
+                          "pass a folder written by `python -m training`")
+    config = resolve(run.saved_config())
+    with open(run.data_path) as f:
+        data = json.load(f)
+    model = VARIANTS[config["model"]].build(config, tuple(data["shape"]))
+    epoch = run.restore_checkpoint(model)
+    return model, {"config": config, "data": data, "epochs": epoch}
+
+
+def metadata_for(name, generator, model, info):
+    """metadata_props of the ONNX file: all that the onnxruntime wrapper and a model card need."""
+    config, data = info["config"], info["data"]
+    shape_key = "image_shape" if len(data["shape"]) == 3 else "sample_shape"
+    return {
+        "generator": name,
+        "variant": config["model"],
+        "dataset": config["dataset"],
+        "latent_dim": str(config["latent_dim"]),
+        "num_classes": str(data["num_classes"]),
+        shape_key: json.dumps(list(generator.outputs[0].shape[1:])),
+        "value_range": json.dumps(data["value_range"]),
+        "training_steps": str(model.steps_trained),
+        "epochs": str(info["epochs"]),
+        "zoo_version": zoo.__version__,
+        "config": json.dumps(config, sort_keys=True),
+    }
+
+
+def _input_specs(generator):
+    return [tf.TensorSpec((None,) + tuple(x.shape[1:]), x.dtype, name=x.name) for x in generator.inputs]
+
+
+def _serving_function(generator, output_name):
+    def serve(*inputs):
+        return {output_name: generator(list(inputs) if len(inputs) > 1 else inputs[0], training=False)}
+    return serve
+
+
+def _random_inputs(specs, batch, num_classes, rng):
+    return [rng.integers(0, max(num_classes, 1), (batch,) + tuple(s.shape[1:])).astype(s.dtype.name)
+            if s.dtype.is_integer else rng.standard_normal((batch,) + tuple(s.shape[1:])).astype("float32")
+            for s in specs]
+
+
+def _largest_difference(reference, other):
+    """Largest |difference| beyond the allowed TOLERANCE * (1 + |reference|); 0 when within it."""
+    excess = np.abs(reference - other) - TOLERANCE * (1 + np.abs(reference))
+    return float(np.abs(reference - other).max()), bool((excess <= 0).all())
+
+
+def check_parity(generator, saved_model_dir, onnx_path, output_name, num_classes, seed=0):
+    """Largest differences of SavedModel and onnxruntime against Keras; raises ExportError beyond tolerance."""
+    specs = _input_specs(generator)
+    saved = tf.saved_model.load(saved_model_dir)
+    session = OnnxGenerator(onnx_path, providers=["CPUExecutionProvider"]).session
+    rng = np.random.default_rng(seed)
+    report = {"savedmodel": 0.0, "onnx": 0.0}
+    for batch in (7, 1):
+        inputs = _random_inputs(specs, batch, num_classes, rng)
+        expected = np.asarray(generator(inputs if len(inputs) > 1 else inputs[0], training=False))
+        outputs = {"savedmodel": saved.serve(*inputs)[output_name].numpy(),
+                   "onnx": session.run([output_name], {s.name: x for s, x in zip(specs, inputs)})[0]}
+        for kind, actual in outputs.items():
+            if actual.shape != expected.shape:
+                raise ExportError(f"{kind} export gives shape {actual.shape} for a batch of {batch}, Keras "
+                                  f"{expected.shape}")
+            difference, close = _largest_difference(expected, actual)
+            report[kind] = max(report[kind], difference)
+            if not close:
+                raise ExportError(f"{kind} export differs from Keras by up to {difference:.3g} (allowed "
+                                  f"{TOLERANCE:g} relative) on a batch of {batch}; nothing was written")
+    return report
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _move_into_place(source, target):
+    """Replace `target` (file or folder) by `source` so that readers see the old or the new one whole."""
+    if os.path.isdir(source) and os.path.exists(target):
+        stale = tempfile.mkdtemp(dir=os.path.dirname(target), prefix=".replaced-")
+        os.rename(target, os.path.join(stale, "old"))
+        os.rename(source, target)
+        shutil.rmtree(stale)
+    else:
+        os.replace(source, target)
+
+
+def export_generator(name, generator, metadata, out, opset, num_classes):
+    output_name = "images" if len(generator.outputs[0].shape) == 4 else "samples"
+    specs = _input_specs(generator)
+    serve = _serving_function(generator, output_name)
+    os.makedirs(out, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=out, prefix=f".{name}-")
+    try:
+        saved_model_dir = os.path.join(staging, f"{name}_savedmodel")
+        archive = keras.export.ExportArchive()
+        archive.track(generator)
+        archive.add_endpoint("serve", serve, input_signature=specs)
+        archive.write_out(saved_model_dir, verbose=False)
+
+        onnx_path = os.path.join(staging, f"{name}.onnx")
+        proto, _ = tf2onnx.convert.from_function(tf.function(serve, input_signature=specs),
+                                                 input_signature=specs, opset=opset)
+        onnx.helper.set_model_props(proto, metadata)
+        onnx.checker.check_model(proto)
+        onnx.save(proto, onnx_path)
+
+        parity = check_parity(generator, saved_model_dir, onnx_path, output_name, num_classes)
+        targets = {os.path.join(out, os.path.basename(p)): p for p in (saved_model_dir, onnx_path)}
+        for target, source in targets.items():
+            _move_into_place(source, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    onnx_target = os.path.join(out, f"{name}.onnx")
+    return {"onnx": os.path.basename(onnx_target), "onnx_sha256": _sha256(onnx_target),
+            "savedmodel": f"{name}_savedmodel", "inputs": [s.name for s in specs], "output": output_name,
+            "max_abs_difference": parity, "metadata": metadata}
+
+
+def export_run(run_path, out=None, opset=18):
+    """Export every generator of a trained run; returns the manifest also written to OUT/export.json."""
+    if opset not in OPSETS:
+        raise ConfigError(f"opset {opset} is not supported: use one of {OPSETS}")
+    model, info = load_trained_model(run_path)
+    out = out or os.path.join(run_path, "export")
+    manifest = {"run": os.path.abspath(run_path), "opset": opset, "generators": {}}
+    for name, generator in model.generators.items():
+        metadata = metadata_for(name, generator, model, info)
+        manifest["generators"][name] = export_generator(name, generator, metadata, out, opset,
+                                                        info["data"]["num_classes"])
+    write_json(os.path.join(out, "export.json"), manifest)
+    return manifest

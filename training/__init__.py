@@ -1,0 +1,1 @@
+"""Training: data pipelines, run folders and checkpoints, the `python -m training` CLI."""

@@ -1,0 +1,60 @@
+"""`python -m training`: train a GAN variant into a run folder.
+
+With no arguments: the non-saturating GAN on Fashion-MNIST for one epoch, into runs/gan-fashion_mnist-TIME.
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _flag(key):
+    return "--" + key.replace("_", "-")
+
+
+def parse_args(argv, options):
+    parser = OneLineErrorParser(prog="python -m training", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    for key, option in options.items():
+        value_type = int if key in ("image_size", "train_examples") else type(option.default)
+        parser.add_argument(_flag(key), dest=key, type=value_type, default=None,
+                            choices=option.choices or None,
+                            help=f"{option.help} (default: {option.default})")
+    parser.add_argument("--config", help="JSON file of options (a recipe); flags override it")
+    parser.add_argument("--out", help="run folder (default: runs/MODEL-DATASET-TIME)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run in --out")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    from training.config import ConfigError, all_options, read_config_file, resolve
+    from training.data import DatasetError
+    from training.run import CheckpointError
+
+    args = parse_args(argv, all_options())
+    try:
+        overrides = read_config_file(args.config) if args.config else {}
+        overrides.update({k: v for k, v in vars(args).items() if k in all_options() and v is not None})
+        if args.resume and not args.out:
+            raise ConfigError("--resume needs --out naming the run folder to continue")
+        from training.train import default_out, train
+
+        out = args.out or default_out(resolve(overrides))
+        train(overrides, out, resume=args.resume, overwrite=args.overwrite)
+    except (ConfigError, DatasetError, CheckpointError) as error:
+        print(f"python -m training: error: {error}", file=sys.stderr)
+        return 2
+    print(f"run folder: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

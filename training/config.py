@@ -1,0 +1,89 @@
+"""Resolved training configs: defaults from the registry, then a config file, then command-line flags.
+
+Every option has one default and its allowed values (zoo.models.VARIANTS for a variant's own options,
+COMMON_OPTIONS here for the rest). Unknown keys, options of another variant, wrong types and
+out-of-range values are errors, never silently ignored.
+"""
+
+import json
+
+from zoo.models import VARIANTS, Option
+
+COMMON_OPTIONS = {
+    "model": Option("gan", "GAN variant", choices=tuple(VARIANTS)),
+    "dataset": Option("fashion_mnist", "fashion_mnist, ring8, grid25, mog1d, or a TFDS image dataset "
+                      "name (tfds:NAME) when TFDS can provide it"),
+    "epochs": Option(1, "number of epochs (total, counting those already trained when resuming)",
+                     positive=True),
+    "batch_size": Option(64, "global batch size: split across replicas", positive=True),
+    "seed": Option(0, "seed of weights, data order, noise and the sample grid"),
+    "latent_dim": Option(100, "size of the generator's input z", positive=True),
+    "width": Option(64, "base number of filters (DCGAN nets) or units (MLP nets)", positive=True),
+    "image_size": Option(None, "resize images to this size (28, 32 or 64); default: the data's own",
+                         positive=True),
+    "train_examples": Option(None, "use only the first N training examples; default: all",
+                             positive=True),
+}
+
+#: may differ from the saved config when resuming: training longer is what resuming is for
+RESUMABLE_CHANGES = ("epochs",)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be trained; the message names the key and what is allowed."""
+
+
+def options_for(model):
+    return {**COMMON_OPTIONS, **VARIANTS[model].options}
+
+
+def all_options():
+    """Every option of every variant, for the command line."""
+    merged = dict(COMMON_OPTIONS)
+    for variant in VARIANTS.values():
+        merged.update(variant.options)
+    return merged
+
+
+def _check_value(key, value, option):
+    expected = int if key in ("image_size", "train_examples") else type(option.default)
+    if value is None and option.default is None:
+        return None
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or isinstance(value, bool):
+        raise ConfigError(f"{key} must be {expected.__name__}, got {value!r}")
+    if option.choices and value not in option.choices:
+        raise ConfigError(f"unknown {key} '{value}': choose from {', '.join(option.choices)}")
+    if option.positive and value <= 0:
+        raise ConfigError(f"{key} must be positive, got {value}")
+    return value
+
+
+def resolve(overrides):
+    """Defaults of the chosen model updated with `overrides`, every value checked."""
+    model = _check_value("model", overrides.get("model", COMMON_OPTIONS["model"].default),
+                         COMMON_OPTIONS["model"])
+    options = options_for(model)
+    for key in overrides:
+        if key not in options:
+            owners = [name for name, v in VARIANTS.items() if key in v.options]
+            where = f"it belongs to {', '.join(owners)}" if owners else "no variant has it"
+            raise ConfigError(f"option '{key}' does not apply to model '{model}' ({where}); "
+                              f"{model}'s options: {', '.join(options)}")
+    return {key: _check_value(key, overrides.get(key, option.default), option)
+            for key, option in options.items()}
+
+
+def read_config_file(path):
+    """A JSON object of options, as written to a run folder's config.json or kept as a recipe."""
+    try:
+        with open(path) as f:
+            values = json.load(f)
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"config file {path} is not valid JSON: {error}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object of options")
+    return values

@@ -1,0 +1,194 @@
+"""Datasets as tf.data pipelines of (x, y) batches, x scaled to the generator's output range.
+
+- `fashion_mnist`: offline, from the Debian package `dataset-fashion-mnist` (IDX .gz files). TFDS's own
+  builder refuses those files (their gzip bytes differ from the registered ones, the content is the same),
+  so they are parsed here; with internet, `tfds:fashion_mnist` gives the same data.
+- `ring8`, `grid25`, `mog1d`: the toy distributions of the PacGAN and f-GAN experiments.
+- `tfds:NAME` (or a bare TFDS name such as `mnist`): any TFDS image dataset TFDS can provide.
+"""
+
+import gzip
+import os
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_ENV = "GAN_ZOO_FASHION_MNIST_DIR"
+TOY_EXAMPLES = 50_000
+SUPPORTED_IMAGE_SIZES = (28, 32, 64)
+
+
+class DatasetError(ValueError):
+    """A dataset that is unknown, missing or unreadable; the message says how to get it."""
+
+
+@dataclass
+class Data:
+    """Examples held in memory, or streamed from TFDS, with what the nets need to know of them."""
+
+    name: str
+    shape: tuple  # one example: (H, W, C) for images, (D,) for vectors
+    num_classes: int
+    examples: tf.data.Dataset  # unbatched (x, y); images uint8, vectors float32
+    num_examples: int
+    value_range: tuple = (-1.0, 1.0)
+
+    @property
+    def is_image(self):
+        return len(self.shape) == 3
+
+    def batches(self, batch_size, seed, first_epoch=0):
+        """Endless shuffled batches; an epoch is `steps_per_epoch` of them.
+
+        The order depends on the seed alone, and a run resumed at `first_epoch` skips exactly the
+        examples already trained on, so it sees the batches a run never stopped would have seen.
+        """
+        if batch_size > self.num_examples:
+            raise DatasetError(f"a batch of {batch_size} is larger than the {self.num_examples} examples "
+                               f"of {self.name}; lower --batch-size or raise --train-examples")
+        size = self.shape[0] if self.is_image else None
+        return (self.examples
+                .shuffle(min(self.num_examples, 100_000), seed=seed, reshuffle_each_iteration=True)
+                .repeat()
+                .skip(first_epoch * self.steps_per_epoch(batch_size) * batch_size)
+                .batch(batch_size, drop_remainder=True)
+                .map(lambda x, y: (_to_model_range(x, size), y), num_parallel_calls=tf.data.AUTOTUNE)
+                .prefetch(tf.data.AUTOTUNE))
+
+    def steps_per_epoch(self, batch_size):
+        return self.num_examples // batch_size
+
+
+def _to_model_range(x, size):
+    """uint8 images -> float32 in [-1, 1], resized to `size` if needed; vectors pass through."""
+    if size is None:
+        return x
+    x = tf.cast(x, tf.float32) / 127.5 - 1.0
+    if x.shape[1] != size:
+        x = tf.image.resize(x, (size, size), antialias=True)
+    return x
+
+
+def read_idx(path):
+    """A gzipped IDX file (the MNIST format) as a uint8 array, checked against its own header."""
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as error:
+        raise DatasetError(f"{path} is not a readable gzip file ({error}); reinstall it: "
+                           "apt-get install --reinstall dataset-fashion-mnist") from None
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if zero != 0 or dtype_code != 0x08 or len(raw) != expected:
+        raise DatasetError(f"{path} is not a uint8 IDX file of shape {dims}; reinstall it: "
+                           "apt-get install --reinstall dataset-fashion-mnist")
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def fashion_mnist_arrays(split="train"):
+    """(images (N, 28, 28, 1) uint8, labels (N,) int32) for split 'train' (60k) or 'test' (10k)."""
+    folder = os.environ.get(FASHION_MNIST_ENV, FASHION_MNIST_DIR)
+    prefix = {"train": "train", "test": "t10k"}[split]
+    paths = [os.path.join(folder, f"{prefix}-{kind}-ubyte.gz") for kind in ("images-idx3", "labels-idx1")]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise DatasetError(f"Fashion-MNIST not found ({missing[0]} is missing): install it with "
+                           f"`sudo apt-get install dataset-fashion-mnist`, or set {FASHION_MNIST_ENV} "
+                           "to a folder holding the four IDX .gz files")
+    images, labels = (read_idx(p) for p in paths)
+    if len(images) != len(labels):
+        raise DatasetError(f"{paths[0]} holds {len(images)} images but {paths[1]} {len(labels)} labels")
+    return images[..., None], labels.astype(np.int32)
+
+
+# --- toy distributions (PacGAN protocol; f-GAN's 1-D mixture) -------------------------------------------
+
+def ring8_modes():
+    angles = 2 * np.pi * np.arange(8) / 8
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def grid25_modes():
+    axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
+    return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+
+
+TOY_STD = {"ring8": 0.01, "grid25": 0.05}
+MOG1D_WEIGHTS, MOG1D_MEANS, MOG1D_STDS = (0.33, 0.67), (-1.0, 2.0), (0.255, 1.4148)
+
+
+def toy_arrays(name, n, seed):
+    """n samples (float32 (n, D)) of a toy distribution, and the index of the mode each came from."""
+    rng = np.random.default_rng(seed)
+    if name == "mog1d":
+        labels = (rng.random(n) >= MOG1D_WEIGHTS[0]).astype(np.int32)
+        x = rng.normal(np.take(MOG1D_MEANS, labels), np.take(MOG1D_STDS, labels))[:, None]
+        return x.astype(np.float32), labels
+    modes = ring8_modes() if name == "ring8" else grid25_modes()
+    labels = rng.integers(0, len(modes), n).astype(np.int32)
+    x = modes[labels] + rng.normal(0, TOY_STD[name], (n, 2))
+    return x.astype(np.float32), labels
+
+
+TOY_CLASSES = {"ring8": 8, "grid25": 25, "mog1d": 2}  # the mode (or mixture component) is the label
+TOYS = tuple(TOY_CLASSES)
+BUILTIN = ("fashion_mnist",) + TOYS
+
+
+def _in_memory(name, x, y, num_classes):
+    return Data(name, x.shape[1:], num_classes, tf.data.Dataset.from_tensor_slices((x, y)), len(x))
+
+
+def load(name, split="train", limit=None, image_size=None, seed=0):
+    """The dataset `name` as `Data`; `limit` keeps the first examples only (for quick runs and tests)."""
+    if name == "fashion_mnist":
+        images, labels = fashion_mnist_arrays(split)
+        data = _in_memory(name, images[:limit], labels[:limit], 10)
+    elif name in TOYS:
+        x, y = toy_arrays(name, limit or TOY_EXAMPLES, seed + (split != "train"))
+        return _in_memory(name, x, y, TOY_CLASSES[name])
+    else:
+        data = load_tfds(name.removeprefix("tfds:"), split, limit)
+    size = image_size or data.shape[0]
+    if size not in SUPPORTED_IMAGE_SIZES:
+        raise DatasetError(f"{name} has {data.shape[0]}-pixel images; pick --image-size from "
+                           f"{SUPPORTED_IMAGE_SIZES} to resize them")
+    data.shape = (size, size, data.shape[2])
+    return data
+
+
+def load_tfds(name, split, limit):
+    """A TFDS image dataset: square-cropped, labels kept when it has them (0 otherwise)."""
+    import tensorflow_datasets as tfds  # slow to import: only when a TFDS dataset is asked for
+
+    if name not in tfds.list_builders():
+        raise DatasetError(f"unknown dataset '{name}': use one of {', '.join(BUILTIN)} or a TFDS "
+                           "image dataset name (see `tfds.list_builders()`)")
+    split = f"{split}[:{limit}]" if limit else split
+    try:
+        examples, info = tfds.load(name, split=split, with_info=True)
+    except Exception as error:  # TFDS raises many kinds here: offline, checksum, missing manual files
+        raise DatasetError(f"TFDS could not provide '{name}' ({type(error).__name__}: "
+                           f"{str(error).splitlines()[0][:200]}); it downloads once and needs internet "
+                           "for that; offline, use one of " + ", ".join(BUILTIN)) from None
+    features = info.features
+    if "image" not in features:
+        raise DatasetError(f"TFDS dataset '{name}' has no 'image' feature; pick an image dataset")
+    height, width, channels = features["image"].shape
+    if height is None or width is None:
+        raise DatasetError(f"TFDS dataset '{name}' has images of varying size; it is not supported yet")
+    side = min(height, width)
+    label = features["label"] if "label" in features else None
+
+    def to_pair(example):
+        image = tf.image.crop_to_bounding_box(example["image"], (height - side) // 2,
+                                              (width - side) // 2, side, side)
+        return image, tf.cast(example["label"], tf.int32) if label is not None else 0
+
+    num_examples = info.splits[split].num_examples
+    return Data(name, (side, side, channels), label.num_classes if label is not None else 0,
+                examples.map(to_pair), num_examples)

@@ -1,0 +1,40 @@
+"""Atomic file writes: a file appears under its final name complete, or not at all.
+
+Numpy-free and TensorFlow-free, so the deploy side can use it too.
+"""
+
+import contextlib
+import json
+import os
+import tempfile
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic_writer(path, mode="wb", **open_kwargs):
+    """Write to a temporary file beside `path`, fsync it, then rename it over `path`.
+
+    If the block raises (or the process dies), `path` keeps its previous content and the temporary file
+    is removed (or, after a kill, left under a `.tmp` name that nothing reads).
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; the file should get the usual permissions
+        with os.fdopen(fd, mode, **open_kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path, value):
+    with atomic_writer(path, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+        f.write("\n")
