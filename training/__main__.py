@@ -37,6 +37,7 @@ def parse_args(argv, options):
 def main(argv=None):
     from training.config import ConfigError, all_options, read_config_file, resolve
     from training.data import DatasetError
+    from training.callbacks import NonFiniteLossError
     from training.run import CheckpointError
 
     args = parse_args(argv, all_options())
@@ -52,6 +53,9 @@ def main(argv=None):
     except (ConfigError, DatasetError, CheckpointError) as error:
         print(f"python -m training: error: {error}", file=sys.stderr)
         return 2
+    except NonFiniteLossError as error:
+        print(f"python -m training: training stopped: {error}", file=sys.stderr)
+        return 1
     print(f"run folder: {out}")
     return 0
 

@@ -189,6 +189,8 @@ def load_tfds(name, split, limit):
                                               (width - side) // 2, side, side)
         return image, tf.cast(example["label"], tf.int32) if label is not None else 0
 
-    num_examples = info.splits[split].num_examples
+    num_examples = int(examples.cardinality())
+    if num_examples < 0:  # unknown to tf.data: count once
+        num_examples = int(examples.reduce(0, lambda count, _: count + 1))
     return Data(name, (side, side, channels), label.num_classes if label is not None else 0,
                 examples.map(to_pair), num_examples)

@@ -1,0 +1,25 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Two logical CPUs, so MirroredStrategy can be tested without GPUs. Must happen before TF starts up.
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
+
+#: tiny nets on a slice of Fashion-MNIST: the whole suite must stay well under 15 minutes on 2 cores
+TINY = {"width": 8, "latent_dim": 16, "train_examples": 256, "batch_size": 32, "epochs": 2}
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """A 2-epoch tiny GAN run, trained once and exported once for every test that only reads it."""
+    from export.writer import export_run
+    from training.train import train
+
+    out = str(tmp_path_factory.mktemp("runs") / "tiny")
+    train(TINY, out, verbose=0)
+    manifest = export_run(out)
+    return out, manifest

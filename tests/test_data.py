@@ -1,0 +1,102 @@
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from training import data
+
+
+def write_idx(path, array):
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def tiny_fashion_dir(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 50), ("t10k", 20)):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    monkeypatch.setenv(data.FASHION_MNIST_ENV, str(tmp_path))
+    return tmp_path
+
+
+def test_idx_files_we_write_read_back(tiny_fashion_dir):
+    images, labels = data.fashion_mnist_arrays("test")
+    assert images.shape == (20, 28, 28, 1) and images.dtype == np.uint8 and labels.shape == (20,)
+
+
+def test_corrupt_idx_file_is_a_clear_error(tiny_fashion_dir):
+    (tiny_fashion_dir / "train-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(data.DatasetError, match="reinstall"):
+        data.fashion_mnist_arrays("train")
+    write_idx(tiny_fashion_dir / "train-labels-idx1-ubyte.gz", np.zeros(49))  # 49 labels for 50 images
+    with pytest.raises(data.DatasetError, match="50 images but"):
+        data.fashion_mnist_arrays("train")
+
+
+def test_missing_dataset_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.FASHION_MNIST_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(data.DatasetError, match="apt-get install dataset-fashion-mnist"):
+        data.load("fashion_mnist")
+
+
+def test_debian_fashion_mnist_is_complete():
+    train_images, train_labels = data.fashion_mnist_arrays("train")
+    test_images, _ = data.fashion_mnist_arrays("test")
+    assert train_images.shape == (60000, 28, 28, 1) and test_images.shape == (10000, 28, 28, 1)
+    assert np.bincount(train_labels).tolist() == [6000] * 10
+
+
+def test_batches_are_scaled_shuffled_and_resume_exactly():
+    fashion = data.load("fashion_mnist", limit=128)
+    x, y = next(iter(fashion.batches(16, seed=3)))
+    assert x.shape == (16, 28, 28, 1) and x.dtype.name == "float32" and y.shape == (16,)
+    assert -1.0 <= float(x.numpy().min()) and float(x.numpy().max()) <= 1.0
+    stream = list(fashion.batches(16, seed=3).take(10))  # 8 steps per epoch
+    resumed = list(fashion.batches(16, seed=3, first_epoch=1).take(2))
+    for a, b in zip(stream[8:], resumed):
+        np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(stream[0][0], stream[8][0])  # epochs are reshuffled
+
+
+def test_resize_and_batch_checks():
+    fashion = data.load("fashion_mnist", limit=64, image_size=32)
+    assert fashion.shape == (32, 32, 1)
+    assert next(iter(fashion.batches(8, seed=0)))[0].shape == (8, 32, 32, 1)
+    with pytest.raises(data.DatasetError, match="--image-size"):
+        data.load("fashion_mnist", limit=8, image_size=48)
+    with pytest.raises(data.DatasetError, match="lower --batch-size"):
+        fashion.batches(65, seed=0)
+
+
+def test_toy_distributions_match_their_definitions():
+    ring, ring_modes = data.toy_arrays("ring8", 4000, seed=0)
+    np.testing.assert_allclose(np.linalg.norm(data.ring8_modes(), axis=1), 1.0)
+    assert (ring - data.ring8_modes()[ring_modes]).std() == pytest.approx(0.01, rel=0.1)
+    grid, _ = data.toy_arrays("grid25", 4000, seed=0)
+    assert len(data.grid25_modes()) == 25 and np.abs(grid).max() < 4.5
+    mog, _ = data.toy_arrays("mog1d", 200_000, seed=0)
+    mean = 0.33 * -1 + 0.67 * 2
+    variance = 0.33 * (0.255**2 + 1) + 0.67 * (1.4148**2 + 4) - mean**2
+    assert mog.mean() == pytest.approx(mean, abs=0.01) and mog.var() == pytest.approx(variance, rel=0.02)
+    toy = data.load("ring8", limit=100)
+    assert toy.shape == (2,) and toy.num_classes == 8 and not toy.is_image
+
+
+def test_tfds_datasets_by_name_on_mock_data():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=24, policy=tfds.testing.MockPolicy.USE_CODE):
+        mnist = data.load("tfds:mnist")
+        assert (mnist.shape, mnist.num_classes, mnist.num_examples) == ((28, 28, 1), 10, 24)
+        cifar = data.load("cifar10", image_size=28)
+        x, _ = next(iter(cifar.batches(8, seed=0)))
+        assert x.shape == (8, 28, 28, 3)
+
+
+def test_unknown_dataset_lists_the_known_ones():
+    with pytest.raises(data.DatasetError, match="fashion_mnist, ring8, grid25, mog1d"):
+        data.load("no_such_dataset")
