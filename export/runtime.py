@@ -2,11 +2,13 @@
 
     from export.runtime import OnnxGenerator
     generator = OnnxGenerator("runs/NAME/export/generator.onnx")
-    images = generator.sample(16, seed=0)               # uint8 (16, 28, 28, 1)
+    images = generator.sample(16, seed=0)                  # uint8 (16, 28, 28, 1)
     floats = generator.sample(16, seed=0, output="float")  # float32 in the model's value range
+    shoes = OnnxGenerator("runs/CGAN/export/generator.onnx").sample(8, labels=7)  # conditional
+    sneakers = OnnxGenerator("runs/CYCLE/export/generator_ab.onnx").translate(sandals)  # CycleGAN
 
-Everything the wrapper needs to know (latent size, image shape, value range) comes from the ONNX file's
-metadata, written by `python -m export`.
+Everything the wrapper needs to know (kind, latent size, classes, image shape, value range) comes from the
+ONNX file's metadata, written by `python -m export`.
 """
 
 import json
@@ -16,7 +18,8 @@ import numpy as np
 import onnxruntime as ort
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
-REQUIRED_METADATA = ("variant", "latent_dim", "value_range")
+REQUIRED_METADATA = ("kind", "variant", "value_range")
+KINDS = ("noise", "conditional", "translation")
 
 
 class GeneratorFileError(ValueError):
@@ -74,12 +77,17 @@ class OnnxGenerator:
         missing = [key for key in REQUIRED_METADATA if key not in metadata]
         if "image_shape" not in metadata and "sample_shape" not in metadata:
             missing.append("image_shape")
-        if missing:
-            raise GeneratorFileError(f"{path} is an ONNX model but not a gan-zoo generator (no '{missing[0]}' "
-                                     "metadata); export it with `python -m export RUN`")
+        if metadata.get("kind") in ("noise", "conditional") and "latent_dim" not in metadata:
+            missing.append("latent_dim")
+        if missing or metadata["kind"] not in KINDS:
+            what = f"no '{missing[0]}' metadata" if missing else f"unknown kind {metadata['kind']!r}"
+            raise GeneratorFileError(f"{path} is an ONNX model but not a gan-zoo generator ({what}); "
+                                     "export it with `python -m export RUN`")
         self.path, self.batch_size = path, batch_size
         self.metadata = dict(metadata)
-        self.latent_dim = int(metadata["latent_dim"])
+        self.kind = metadata["kind"]
+        self.latent_dim = int(metadata.get("latent_dim", 0))
+        self.num_classes = int(metadata.get("num_classes", 0))
         self.output_shape = tuple(json.loads(metadata.get("image_shape") or metadata["sample_shape"]))
         self.value_range = tuple(json.loads(metadata["value_range"]))
         self.output_name = self.session.get_outputs()[0].name
@@ -90,33 +98,108 @@ class OnnxGenerator:
         return self.session.get_providers()
 
     def latents(self, n, seed=None):
-        """n latent vectors z ~ N(0, I), float32; the same seed gives the same vectors everywhere."""
+        """n latent vectors z ~ N(0, I), float32: the ones `sample(n, seed)` uses, the same everywhere."""
         _check_count(n)
+        self._require("noise", "conditional", use="translate()")
         return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
 
-    def sample(self, n, seed=None, output="uint8"):
-        """n generated images from fresh noise: uint8 in [0, 255] or, with output="float", the raw values."""
-        return self.generate(self.latents(n, seed), output)
+    def sample(self, n, seed=None, labels=None, output="uint8"):
+        """n generated images (vectors for toys) from fresh noise.
 
-    def interpolate(self, z0, z1, steps=8, output="uint8"):
-        """Images along the spherical path between two latent vectors."""
+        labels (conditional generators): one int for all, one per image, or None for classes drawn at
+        random from the same seed. output: "uint8" (images in [0, 255]) or "float" (the model's range).
+        """
+        z = self.latents(n, seed)
+        rng = np.random.default_rng([0 if seed is None else seed, 1])
+        return self.generate(z, self._labels_for(labels, n, rng), output)
+
+    def interpolate(self, z0, z1, steps=8, label=None, output="uint8"):
+        """Images along the spherical path between two latent vectors (of one class, if conditional)."""
         for name, z in (("z0", z0), ("z1", z1)):
             if np.shape(z) != (self.latent_dim,):
                 raise ValueError(f"{name} must have shape ({self.latent_dim},), got {np.shape(z)}")
         _check_count(steps)
-        return self.generate(slerp(z0, z1, steps), output)
+        labels = self._labels_for(label, steps, np.random.default_rng(0))
+        return self.generate(slerp(z0, z1, steps), labels, output)
 
-    def generate(self, z, output="float"):
-        """Generator output for latent vectors z of shape (n, latent_dim), run in batches."""
+    def generate(self, z, labels=None, output="float"):
+        """Generator output for latent vectors z of shape (n, latent_dim) (and labels), run in batches."""
+        self._require("noise", "conditional", use="translate()")
+        self._check_output(output)
+        z = self._checked_latents(z)
+        feeds = {"z": z}
+        if self.kind == "conditional":
+            if labels is None:
+                raise ValueError("this generator is conditional: pass labels (one int, or one per row of z)")
+            feeds["label"] = self._labels_for(labels, len(z), None)
+        elif labels is not None:
+            raise ValueError("this generator is not conditional: it takes no labels")
+        result = self._run(feeds)
+        return to_uint8(result, self.value_range) if output == "uint8" else result
+
+    def translate(self, images):
+        """CycleGAN: images (n, H, W, C) or one (H, W, C), uint8 or float in the value range -> the
+        translated images, of the same shape and kind."""
+        self._require("translation", use="sample()")
+        if not isinstance(images, np.ndarray):
+            raise TypeError(f"images must be a numpy array, got {type(images).__name__}")
+        single = images.ndim == len(self.output_shape)
+        batch = images[None] if single else images
+        if batch.ndim != 4 or batch.shape[1:] != self.output_shape or len(batch) == 0:
+            raise ValueError(f"images must have shape (n, {', '.join(map(str, self.output_shape))}) or "
+                             f"{self.output_shape}, got {images.shape}")
+        low, high = self.value_range
+        if batch.dtype == np.uint8:
+            floats = batch.astype(np.float32) / 255.0 * (high - low) + low
+        elif np.issubdtype(batch.dtype, np.floating):
+            if not np.isfinite(batch).all():
+                raise ValueError("images hold NaN or inf values")
+            if batch.min() < low - 1e-3 or batch.max() > high + 1e-3:
+                raise ValueError(f"float images must lie in [{low}, {high}], got values in "
+                                 f"[{batch.min():.3g}, {batch.max():.3g}]; pass uint8 images for [0, 255]")
+            floats = batch.astype(np.float32)
+        else:
+            raise TypeError(f"images must be uint8 or float, got dtype {batch.dtype}")
+        result = self._run({"image": np.ascontiguousarray(floats)})
+        result = to_uint8(result, self.value_range) if batch.dtype == np.uint8 else result
+        return result[0] if single else result
+
+    def _run(self, feeds):
+        n = len(next(iter(feeds.values())))
+        parts = [self.session.run([self.output_name], {k: v[i:i + self.batch_size] for k, v in feeds.items()})[0]
+                 for i in range(0, n, self.batch_size)]
+        return np.concatenate(parts)
+
+    def _require(self, *kinds, use):
+        if self.kind not in kinds:
+            raise ValueError(f"this is a {self.kind} generator ({self.metadata['variant']}): use {use}")
+
+    def _check_output(self, output):
         if output not in ("uint8", "float"):
             raise ValueError(f"output must be 'uint8' or 'float', got {output!r}")
         if output == "uint8" and not self.is_image:
             raise ValueError("output='uint8' is for image generators; this one makes vectors: use 'float'")
-        z = self._checked_latents(z)
-        parts = [self.session.run([self.output_name], {"z": z[i:i + self.batch_size]})[0]
-                 for i in range(0, len(z), self.batch_size)]
-        result = np.concatenate(parts)
-        return to_uint8(result, self.value_range) if output == "uint8" else result
+
+    def _labels_for(self, labels, n, rng):
+        """int32 labels (n,) from one label, a sequence of n, or (with an rng) random ones; None if unconditional."""
+        if self.kind != "conditional":
+            if labels is not None:
+                raise ValueError("this generator is not conditional: it takes no labels")
+            return None
+        if labels is None:
+            return rng.integers(0, self.num_classes, n).astype(np.int32)
+        array = np.asarray(labels)
+        if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
+            raise TypeError(f"labels must be integers, got {array.dtype}")
+        if array.ndim == 0:
+            array = np.full(n, array)
+        if array.shape != (n,):
+            raise ValueError(f"give one label for all images or one per image ({n}), got shape {array.shape}")
+        outside = array[(array < 0) | (array >= self.num_classes)]
+        if outside.size:
+            raise ValueError(f"label {outside[0]} is outside [0, {self.num_classes}): this generator has "
+                             f"{self.num_classes} classes")
+        return array.astype(np.int32)
 
     def _checked_latents(self, z):
         if not isinstance(z, np.ndarray):

@@ -22,7 +22,7 @@ def test_export_matches_keras_and_describes_itself(trained_run):
     assert isinstance(dims[0], str) and dims[1:] == [28, 28, 1]  # only the batch is dynamic
     props = {p.key: p.value for p in model.metadata_props}
     assert props["variant"] == "gan" and props["dataset"] == "fashion_mnist"
-    assert props["latent_dim"] == "16" and props["image_shape"] == "[28, 28, 1]"
+    assert props["kind"] == "noise" and props["latent_dim"] == "16" and props["image_shape"] == "[28, 28, 1]"
     assert props["value_range"] == "[-1.0, 1.0]" and props["training_steps"] == "16" and props["epochs"] == "2"
 
 

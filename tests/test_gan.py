@@ -3,12 +3,12 @@ import pytest
 import tensorflow as tf
 
 from training.config import resolve
-from zoo.models import VARIANTS
 from tests.conftest import TINY
+from zoo.models import VARIANTS, DataSpec
 
 
 def build(**overrides):
-    return VARIANTS["gan"].build(resolve({**TINY, **overrides}), (28, 28, 1))
+    return VARIANTS["gan"].build(resolve({**TINY, **overrides}), DataSpec((28, 28, 1), 10, 256))
 
 
 def weights(network):

@@ -15,8 +15,8 @@ def test_dcgan_shapes_and_range(shape):
     assert [x.name for x in generator.inputs] == ["z"]
 
 
-def test_discriminator_without_batch_norm_has_none():
-    discriminator = dcgan_discriminator((28, 28, 1), width=4, batch_norm=False)
+def test_layer_norm_critic_has_no_batch_norm():
+    discriminator = dcgan_discriminator((28, 28, 1), width=4, norm="layer")
     assert not any("batch_normalization" in layer.name for layer in discriminator.layers)
 
 

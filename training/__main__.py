@@ -23,8 +23,7 @@ def parse_args(argv, options):
     parser = OneLineErrorParser(prog="python -m training", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     for key, option in options.items():
-        value_type = int if key in ("image_size", "train_examples") else type(option.default)
-        parser.add_argument(_flag(key), dest=key, type=value_type, default=None,
+        parser.add_argument(_flag(key), dest=key, type=option.value_type, default=None,
                             choices=option.choices or None,
                             help=f"{option.help} (default: {option.default})")
     parser.add_argument("--config", help="JSON file of options (a recipe); flags override it")

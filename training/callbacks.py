@@ -6,7 +6,6 @@ import os
 import time
 
 import keras
-import numpy as np
 
 from zoo.grid import image_grid, points_plot, save_png, to_uint8
 
@@ -25,22 +24,22 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """After every epoch, the generator's output for one fixed latent batch, as samples/epoch-NNNN.png."""
+    """After every epoch, the model's picture of itself (`grid_samples`) as samples/epoch-NNNN.png:
+    a grid of images from a fixed latent batch (one row per class when conditional; a, G(a), F(G(a)), ...
+    for CycleGAN), or for vector data a plot of the samples over real ones."""
 
     def __init__(self, run, data, seed, images=64, points=2500):
         super().__init__()
         self.run, self.data, self.seed = run, data, seed
         self.count = images if data.is_image else points
-        self.reference = None if data.is_image else np.stack(
-            [x for x, _ in data.examples.take(points).as_numpy_iterator()])
+        self.real = data.first_examples(8 if data.is_image else points)
 
     def on_epoch_end(self, epoch, logs=None):
-        inputs = self.model.grid_inputs(self.count, self.seed)
-        samples = np.asarray(self.model.generator(inputs, training=False))
+        samples, columns = self.model.grid_samples(self.count, self.seed, self.real)
         if self.data.is_image:
-            picture = image_grid(to_uint8(samples, self.data.value_range))
+            picture = image_grid(to_uint8(samples, self.data.value_range), columns)
         else:
-            picture = points_plot(samples, self.reference)
+            picture = points_plot(samples, self.real)
         save_png(picture, os.path.join(self.run.samples, f"epoch-{epoch + 1:04d}.png"))
 
 

@@ -17,12 +17,11 @@ COMMON_OPTIONS = {
                      positive=True),
     "batch_size": Option(64, "global batch size: split across replicas", positive=True),
     "seed": Option(0, "seed of weights, data order, noise and the sample grid"),
-    "latent_dim": Option(100, "size of the generator's input z", positive=True),
-    "width": Option(32, "base number of filters (DCGAN nets) or units (MLP nets)", positive=True),
+    "width": Option(32, "base number of filters (DCGAN, CycleGAN nets) or units (MLP nets)", positive=True),
     "image_size": Option(None, "resize images to this size (28, 32 or 64); default: the data's own",
-                         positive=True),
+                         positive=True, type=int),
     "train_examples": Option(None, "use only the first N training examples; default: all",
-                             positive=True),
+                             positive=True, type=int),
 }
 
 #: may differ from the saved config when resuming: training longer is what resuming is for
@@ -34,19 +33,20 @@ class ConfigError(ValueError):
 
 
 def options_for(model):
+    """The common options, overridden or extended by the variant's own (its defaults win)."""
     return {**COMMON_OPTIONS, **VARIANTS[model].options}
 
 
 def all_options():
-    """Every option of every variant, for the command line."""
-    merged = dict(COMMON_OPTIONS)
+    """Every option of every variant, for the command line (defaults there are the common ones)."""
+    merged = {}
     for variant in VARIANTS.values():
         merged.update(variant.options)
-    return merged
+    return {**merged, **COMMON_OPTIONS}
 
 
 def _check_value(key, value, option):
-    expected = int if key in ("image_size", "train_examples") else type(option.default)
+    expected = option.value_type
     if value is None and option.default is None:
         return None
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
@@ -57,6 +57,8 @@ def _check_value(key, value, option):
         raise ConfigError(f"unknown {key} '{value}': choose from {', '.join(option.choices)}")
     if option.positive and value <= 0:
         raise ConfigError(f"{key} must be positive, got {value}")
+    if option.non_negative and value < 0:
+        raise ConfigError(f"{key} must be zero or more, got {value}")
     return value
 
 

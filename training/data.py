@@ -5,15 +5,22 @@
   so they are parsed here; with internet, `tfds:fashion_mnist` gives the same data.
 - `ring8`, `grid25`, `mog1d`: the toy distributions of the PacGAN and f-GAN experiments.
 - `tfds:NAME` (or a bare TFDS name such as `mnist`): any TFDS image dataset TFDS can provide.
+- `folder:PATH`: the images in a folder (subfolders too), unlabelled.
+- two domains for CycleGAN, each shuffled on its own: `fashion_mnist:A-B` (two class numbers; sandal 5 <->
+  sneaker 7 by default), `tfds:cycle_gan/NAME`, `folders:PATH_A,PATH_B`.
 """
 
 import gzip
 import os
 import struct
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
+
+from zoo.models.base import DataSpec
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_ENV = "GAN_ZOO_FASHION_MNIST_DIR"
@@ -32,16 +39,39 @@ class Data:
     name: str
     shape: tuple  # one example: (H, W, C) for images, (D,) for vectors
     num_classes: int
-    examples: tf.data.Dataset  # unbatched (x, y); images uint8, vectors float32
-    num_examples: int
+    examples: object  # unbatched tf.data.Dataset of (x, y), or for two domains a pair of datasets of images
+    num_examples: int  # for two domains: the smaller domain's size
     value_range: tuple = (-1.0, 1.0)
 
     @property
     def is_image(self):
         return len(self.shape) == 3
 
+    @property
+    def two_domains(self):
+        return isinstance(self.examples, tuple)
+
+    @property
+    def spec(self):
+        return DataSpec(tuple(self.shape), self.num_classes, self.num_examples, self.two_domains)
+
+    def _to_model_range(self, x):
+        """uint8 images -> float32 in [-1, 1], resized to the data's size if needed; vectors pass through."""
+        if not self.is_image:
+            return x
+        x = tf.cast(x, tf.float32) / 127.5 - 1.0
+        if x.shape[-2] != self.shape[1]:
+            x = tf.image.resize(x, self.shape[:2], antialias=True)
+        return x
+
+    def first_examples(self, n):
+        """The first n examples, unshuffled, in the model's range: x, or (a, b) for two domains."""
+        if self.two_domains:
+            return tuple(np.asarray(self._to_model_range(next(iter(d.batch(n))))) for d in self.examples)
+        return np.asarray(self._to_model_range(next(iter(self.examples.batch(n)))[0]))
+
     def batches(self, batch_size, seed, first_epoch=0):
-        """Endless shuffled batches; an epoch is `steps_per_epoch` of them.
+        """Endless shuffled batches, (x, y) or (a, b); an epoch is `steps_per_epoch` of them.
 
         The order depends on the seed alone, and a run resumed at `first_epoch` skips exactly the
         examples already trained on, so it sees the batches a run never stopped would have seen.
@@ -49,27 +79,24 @@ class Data:
         if batch_size > self.num_examples:
             raise DatasetError(f"a batch of {batch_size} is larger than the {self.num_examples} examples "
                                f"of {self.name}; lower --batch-size or raise --train-examples")
-        size = self.shape[0] if self.is_image else None
-        return (self.examples
-                .shuffle(min(self.num_examples, 100_000), seed=seed, reshuffle_each_iteration=True)
-                .repeat()
-                .skip(first_epoch * self.steps_per_epoch(batch_size) * batch_size)
-                .batch(batch_size, drop_remainder=True)
-                .map(lambda x, y: (_to_model_range(x, size), y), num_parallel_calls=tf.data.AUTOTUNE)
+        skip = first_epoch * self.steps_per_epoch(batch_size) * batch_size
+
+        def shuffled(examples, seed):
+            buffer = min(self.num_examples * (2 if self.two_domains else 1), 100_000)
+            return examples.shuffle(buffer, seed=seed, reshuffle_each_iteration=True).repeat().skip(skip)
+
+        if self.two_domains:
+            stream = tf.data.Dataset.zip(tuple(shuffled(d, seed + i) for i, d in enumerate(self.examples)))
+            convert = lambda a, b: (self._to_model_range(a), self._to_model_range(b))  # noqa: E731
+        else:
+            stream = shuffled(self.examples, seed)
+            convert = lambda x, y: (self._to_model_range(x), y)  # noqa: E731
+        return (stream.batch(batch_size, drop_remainder=True)
+                .map(convert, num_parallel_calls=tf.data.AUTOTUNE)
                 .prefetch(tf.data.AUTOTUNE))
 
     def steps_per_epoch(self, batch_size):
         return self.num_examples // batch_size
-
-
-def _to_model_range(x, size):
-    """uint8 images -> float32 in [-1, 1], resized to `size` if needed; vectors pass through."""
-    if size is None:
-        return x
-    x = tf.cast(x, tf.float32) / 127.5 - 1.0
-    if x.shape[1] != size:
-        x = tf.image.resize(x, (size, size), antialias=True)
-    return x
 
 
 def read_idx(path):
@@ -143,14 +170,42 @@ def _in_memory(name, x, y, num_classes):
     return Data(name, x.shape[1:], num_classes, tf.data.Dataset.from_tensor_slices((x, y)), len(x))
 
 
+def _two_domains(name, a, b):
+    """Data of two unpaired image domains, given as uint8 arrays (or Data whose examples are images)."""
+    if isinstance(a, Data):
+        if a.shape != b.shape:
+            raise DatasetError(f"the two domains of {name} differ in image shape: {a.shape} vs {b.shape}")
+        return Data(name, a.shape, 0, tuple(d.examples.map(lambda x, y: x) for d in (a, b)),
+                    min(a.num_examples, b.num_examples))
+    if a.shape[1:] != b.shape[1:]:
+        raise DatasetError(f"the two domains of {name} differ in image shape: {a.shape[1:]} vs {b.shape[1:]}")
+    return Data(name, a.shape[1:], 0, tuple(tf.data.Dataset.from_tensor_slices(d) for d in (a, b)),
+                min(len(a), len(b)))
+
+
 def load(name, split="train", limit=None, image_size=None, seed=0):
-    """The dataset `name` as `Data`; `limit` keeps the first examples only (for quick runs and tests)."""
+    """The dataset `name` as `Data`; `limit` keeps the first examples only (per domain for two domains)."""
+    if name in TOYS:
+        x, y = toy_arrays(name, limit or TOY_EXAMPLES, seed + (split != "train"))
+        return _in_memory(name, x, y, TOY_CLASSES[name])
     if name == "fashion_mnist":
         images, labels = fashion_mnist_arrays(split)
         data = _in_memory(name, images[:limit], labels[:limit], 10)
-    elif name in TOYS:
-        x, y = toy_arrays(name, limit or TOY_EXAMPLES, seed + (split != "train"))
-        return _in_memory(name, x, y, TOY_CLASSES[name])
+    elif name.startswith("fashion_mnist:"):
+        images, labels = fashion_mnist_arrays(split)
+        class_a, class_b = _class_pair(name)
+        data = _two_domains(name, images[labels == class_a][:limit], images[labels == class_b][:limit])
+    elif name.startswith("tfds:cycle_gan/"):
+        domains = [load_tfds(name.removeprefix("tfds:"), f"{split}{side}", limit) for side in "AB"]
+        data = _two_domains(name, *domains)
+    elif name.startswith("folders:"):
+        paths = name.removeprefix("folders:").split(",")
+        if len(paths) != 2:
+            raise DatasetError(f"{name}: give two folders, folders:PATH_A,PATH_B")
+        data = _two_domains(name, *(folder_images(p, image_size)[:limit] for p in paths))
+    elif name.startswith("folder:"):
+        images = folder_images(name.removeprefix("folder:"), image_size)[:limit]
+        data = _in_memory(name, images, np.zeros(len(images), np.int32), 0)
     else:
         data = load_tfds(name.removeprefix("tfds:"), split, limit)
     size = image_size or data.shape[0]
@@ -159,6 +214,51 @@ def load(name, split="train", limit=None, image_size=None, seed=0):
                            f"{SUPPORTED_IMAGE_SIZES} to resize them")
     data.shape = (size, size, data.shape[2])
     return data
+
+
+def _class_pair(name):
+    try:
+        class_a, class_b = (int(c) for c in name.removeprefix("fashion_mnist:").split("-"))
+    except ValueError:
+        raise DatasetError(f"{name}: write two Fashion-MNIST class numbers, e.g. fashion_mnist:5-7 "
+                           "(sandal <-> sneaker)") from None
+    if not (0 <= class_a < 10 and 0 <= class_b < 10 and class_a != class_b):
+        raise DatasetError(f"{name}: the classes must be two different numbers from 0 to 9")
+    return class_a, class_b
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
+
+def folder_images(folder, image_size=None):
+    """uint8 images (N, S, S, C) from the image files under `folder`: centre-cropped square, resized to
+    `image_size` (default: 64), grayscale when every image is. Unreadable files are skipped with a warning."""
+    if not os.path.isdir(folder):
+        raise DatasetError(f"image folder {folder} does not exist")
+    paths = sorted(os.path.join(root, f) for root, _, files in os.walk(folder) for f in files
+                   if f.lower().endswith(IMAGE_SUFFIXES))
+    size = image_size or 64
+    images, modes = [], set()
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.load()
+                modes.add("L" if image.mode in ("L", "1", "I;16") else "RGB")
+                images.append(image.copy())
+        except (OSError, UnidentifiedImageError, ValueError) as error:
+            warnings.warn(f"skipping unreadable image {path}: {error}")
+    if not images:
+        raise DatasetError(f"no readable images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
+    mode = "L" if modes == {"L"} else "RGB"
+
+    def square(image):
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        image = image.convert(mode).crop((left, top, left + side, top + side))
+        return np.asarray(image.resize((size, size), Image.Resampling.LANCZOS), np.uint8)
+
+    array = np.stack([square(image) for image in images])
+    return array[..., None] if mode == "L" else array
 
 
 def load_tfds(name, split, limit):

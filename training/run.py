@@ -1,7 +1,7 @@
 """A run folder: resolved config, atomic checkpoints, sample grids, logs, loss history.
 
     RUN/config.json              the resolved config
-    RUN/data.json                shape, classes and value range of the data: what export needs
+    RUN/data.json                shape, classes, size and value range of the data: what export needs
     RUN/checkpoints/latest.json  names the newest complete checkpoint; written last, atomically
     RUN/checkpoints/epoch-NNNN/  tf.train.Checkpoint of the whole model: both nets, both optimizers
     RUN/samples/epoch-NNNN.png   the fixed latent batch after each epoch
@@ -77,8 +77,9 @@ class RunFolder:
         for folder in (self.checkpoints, self.samples, self.logs):
             os.makedirs(folder, exist_ok=True)
         write_json(self.config_path, config)
-        write_json(self.data_path, {"name": data.name, "shape": list(data.shape),
-                                    "num_classes": data.num_classes, "value_range": list(data.value_range)})
+        write_json(self.data_path, {"name": data.name, "shape": list(data.shape), "num_classes": data.num_classes,
+                                    "num_examples": data.num_examples, "two_domains": data.two_domains,
+                                    "value_range": list(data.value_range)})
 
     # --- checkpoints ---------------------------------------------------------------------------------
 

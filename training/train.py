@@ -8,8 +8,17 @@ import keras
 
 from training import data as datasets
 from training.callbacks import EpochCheckpoint, HistoryCSV, SampleGrid, StopOnNonFiniteLoss
+from training.config import ConfigError
 from training.run import RunFolder
-from zoo.models import VARIANTS
+from zoo.models import VARIANTS, UnsuitableDataError
+
+
+def build_model(config, spec):
+    """The compiled model of `config` for data described by `spec`."""
+    try:
+        return VARIANTS[config["model"]].build(config, spec)
+    except UnsuitableDataError as error:
+        raise ConfigError(f"{config['model']} cannot train on {config['dataset']}: {error}") from None
 
 
 def default_out(config):
@@ -28,7 +37,7 @@ def train(overrides, out, resume=False, overwrite=False, verbose=None):
     data = datasets.load(config["dataset"], limit=config["train_examples"],
                          image_size=config["image_size"], seed=config["seed"])
     keras.utils.set_random_seed(config["seed"])
-    model = VARIANTS[config["model"]].build(config, data.shape)
+    model = build_model(config, data.spec)
     batch_size = config["batch_size"] * model.real_batches_per_step
     steps_per_epoch = data.steps_per_epoch(batch_size)
     first_epoch = run.restore_checkpoint(model) if resume else 0

@@ -9,8 +9,16 @@ from typing import Callable
 
 import keras
 
-from zoo.models.base import AdversarialModel, default_nets
+from zoo.divergences import DIVERGENCES
+from zoo.models.base import AdversarialModel, DataSpec, UnsuitableDataError
+from zoo.models.cgan import ConditionalGAN
+from zoo.models.cyclegan import ConstantThenLinearDecay, CycleGAN
+from zoo.models.fgan import FGAN
 from zoo.models.gan import GAN, LOSSES as GAN_LOSSES
+from zoo.models.wgan import CRITIC_SCHEDULES, WGAN
+from zoo.models.wgan_gp import WGANGP
+from zoo.nets import (dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator,
+                      patchgan_discriminator, resnet_generator)
 
 
 @dataclass(frozen=True)
@@ -19,41 +27,148 @@ class Option:
     help: str
     choices: tuple = ()
     positive: bool = False
+    non_negative: bool = False
+    type: type = None  # of the value; default: the type of `default`
+
+    @property
+    def value_type(self):
+        return self.type or type(self.default)
 
 
 @dataclass(frozen=True)
 class Variant:
     summary: str
     options: dict
-    build: Callable  # (config, data_shape) -> compiled AdversarialModel
+    build: Callable  # (config, DataSpec) -> compiled AdversarialModel
 
 
-def _adam(config):
-    return keras.optimizers.Adam(config["learning_rate"], beta_1=config["beta_1"], beta_2=config["beta_2"])
+def _adam(config, learning_rate=None):
+    return keras.optimizers.Adam(learning_rate or config["learning_rate"], beta_1=config["beta_1"],
+                                 beta_2=config["beta_2"])
 
 
-def build_gan(config, data_shape):
-    generator, discriminator = default_nets(data_shape, config["latent_dim"], config["width"])
-    model = GAN(generator, discriminator, config["latent_dim"], loss=config["loss"],
+def noise_nets(config, spec, num_classes=0, norm="batch"):
+    """DCGAN nets for images, MLP nets for vectors; conditional on labels when num_classes > 0."""
+    if spec.two_domains:
+        raise UnsuitableDataError("it samples one distribution; this dataset is two domains (for cyclegan)")
+    if spec.is_image:
+        return (dcgan_generator(config["latent_dim"], spec.shape, config["width"], num_classes),
+                dcgan_discriminator(spec.shape, config["width"], norm, num_classes))
+    return (mlp_generator(config["latent_dim"], spec.shape[0], config["width"], num_classes=num_classes),
+            mlp_discriminator(spec.shape[0], config["width"], num_classes=num_classes))
+
+
+def build_gan(config, spec):
+    model = GAN(*noise_nets(config, spec), config["latent_dim"], loss=config["loss"],
                 d_steps=config["d_steps"], seed=config["seed"])
     model.compile(g_optimizer=_adam(config), d_optimizer=_adam(config))
     return model
 
 
-VARIANTS = {
-    "gan": Variant(
-        summary="original GAN (Goodfellow et al. 2014) on DCGAN nets (Radford et al. 2016)",
-        options={
-            "loss": Option("non_saturating", "generator loss", choices=tuple(GAN_LOSSES)),
-            "d_steps": Option(1, "discriminator steps per generator step (k), each on a fresh real batch",
-                              positive=True),
-            # DCGAN's Adam settings, which Goodfellow's GAN on these nets is usually trained with.
-            "learning_rate": Option(2e-4, "Adam learning rate of both players", positive=True),
-            "beta_1": Option(0.5, "Adam beta_1"),
-            "beta_2": Option(0.999, "Adam beta_2"),
-        },
-        build=build_gan,
-    ),
+def build_cgan(config, spec):
+    if spec.num_classes < 2:
+        raise UnsuitableDataError("it needs class labels (fashion_mnist, a toy, or a labelled TFDS dataset)")
+    model = ConditionalGAN(*noise_nets(config, spec, spec.num_classes), config["latent_dim"],
+                           spec.num_classes, loss=config["loss"], d_steps=config["d_steps"], seed=config["seed"])
+    model.compile(g_optimizer=_adam(config), d_optimizer=_adam(config))
+    return model
+
+
+def build_fgan(config, spec):
+    model = FGAN(*noise_nets(config, spec), config["latent_dim"], divergence=config["divergence"],
+                 saddle=config["generator_loss"] == "saddle", seed=config["seed"])
+    model.compile(g_optimizer=_adam(config), d_optimizer=_adam(config))
+    return model
+
+
+def build_wgan(config, spec):
+    model = WGAN(*noise_nets(config, spec), config["latent_dim"], n_critic=config["n_critic"],
+                 clip_value=config["clip_value"], critic_schedule=config["critic_schedule"],
+                 seed=config["seed"])
+    model.compile(g_optimizer=keras.optimizers.RMSprop(config["learning_rate"]),
+                  d_optimizer=keras.optimizers.RMSprop(config["learning_rate"]))
+    return model
+
+
+def build_wgan_gp(config, spec):
+    model = WGANGP(*noise_nets(config, spec, norm="layer"), config["latent_dim"],
+                   n_critic=config["n_critic"], gp_weight=config["gp_weight"], seed=config["seed"])
+    model.compile(g_optimizer=_adam(config), d_optimizer=_adam(config))
+    return model
+
+
+def build_cyclegan(config, spec):
+    if not spec.two_domains:
+        raise UnsuitableDataError("it translates between two image domains: pick a pair as --dataset "
+                                  "(fashion_mnist:5-7, tfds:cycle_gan/NAME, folders:PATH_A,PATH_B)")
+    generators = [resnet_generator(spec.shape, config["width"], config["residual_blocks"], name=name)
+                  for name in ("generator_ab", "generator_ba")]
+    discriminators = [patchgan_discriminator(spec.shape, config["width"], name=name)
+                      for name in ("discriminator_a", "discriminator_b")]
+    model = CycleGAN(*generators, *discriminators, spec.shape, cycle_weight=config["cycle_weight"],
+                     identity_weight=config["identity_weight"], pool_size=config["pool_size"],
+                     seed=config["seed"])
+    total_steps = config["epochs"] * max(spec.num_examples // config["batch_size"], 1)
+    schedule = ConstantThenLinearDecay(config["learning_rate"], total_steps)
+    model.compile(g_optimizer=_adam(config, schedule), d_optimizer=_adam(config, schedule))
+    return model
+
+
+NOISE = {"latent_dim": Option(100, "size of the generator's input z", positive=True)}
+
+
+def _adam_options(learning_rate, beta_1, beta_2=0.999):
+    return {"learning_rate": Option(learning_rate, "Adam learning rate of both players", positive=True),
+            "beta_1": Option(beta_1, "Adam beta_1"), "beta_2": Option(beta_2, "Adam beta_2")}
+
+
+GAN_OPTIONS = {
+    **NOISE,
+    "loss": Option("non_saturating", "generator loss", choices=tuple(GAN_LOSSES)),
+    "d_steps": Option(1, "discriminator steps per generator step (k), each on a fresh real batch",
+                      positive=True),
+    # DCGAN's Adam settings (Radford et al. 2016), the usual ones for GANs on these nets.
+    **_adam_options(2e-4, 0.5),
 }
 
-__all__ = ["AdversarialModel", "GAN", "Option", "Variant", "VARIANTS"]
+VARIANTS = {
+    "gan": Variant("original GAN (Goodfellow et al. 2014) on DCGAN nets (Radford et al. 2016)",
+                   GAN_OPTIONS, build_gan),
+    "cgan": Variant("conditional GAN (Mirza & Osindero 2014) with a projection discriminator",
+                    GAN_OPTIONS, build_cgan),
+    "fgan": Variant("f-GAN (Nowozin et al. 2016): minimise any of nine f-divergences", {
+        **NOISE,
+        "divergence": Option("gan", "the f-divergence", choices=tuple(DIVERGENCES)),
+        "generator_loss": Option("practical", "practical: -g_f(V(G(z))); saddle: -f*(g_f(V(G(z))))",
+                                 choices=("practical", "saddle")),
+        **_adam_options(2e-4, 0.5),
+    }, build_fgan),
+    "wgan": Variant("Wasserstein GAN (Arjovsky et al. 2017) with weight clipping", {
+        **NOISE,
+        "n_critic": Option(5, "critic steps per generator step", positive=True),
+        "critic_schedule": Option("reference", "reference: 100 critic steps for the first 25 generator "
+                                  "steps and every 500th; constant: always n_critic", choices=CRITIC_SCHEDULES),
+        "clip_value": Option(0.01, "critic weights are clipped to [-c, c] after every critic step",
+                             positive=True),
+        "learning_rate": Option(5e-5, "RMSProp learning rate of both players", positive=True),
+    }, build_wgan),
+    "wgan_gp": Variant("WGAN with gradient penalty (Gulrajani et al. 2017), layer-norm critic", {
+        **NOISE,
+        "n_critic": Option(5, "critic steps per generator step", positive=True),
+        "gp_weight": Option(10.0, "lambda, the gradient penalty's weight", positive=True),
+        **_adam_options(1e-4, 0.0, 0.9),
+    }, build_wgan_gp),
+    "cyclegan": Variant("CycleGAN (Zhu et al. 2017): unpaired image-to-image translation", {
+        "dataset": Option("fashion_mnist:5-7", "two image domains: fashion_mnist:A-B (class numbers), "
+                          "tfds:cycle_gan/NAME, or folders:PATH_A,PATH_B"),
+        "batch_size": Option(16, "global batch size: split across replicas (the paper: 1)", positive=True),
+        "cycle_weight": Option(10.0, "weight of the cycle-consistency L1 loss", positive=True),
+        "identity_weight": Option(5.0, "weight of the identity L1 loss (0 turns it off)", non_negative=True),
+        "pool_size": Option(50, "size of each discriminator's history pool of fakes (0: no pool)",
+                            non_negative=True),
+        "residual_blocks": Option(6, "residual blocks in each generator", positive=True),
+        **_adam_options(2e-4, 0.5),
+    }, build_cyclegan),
+}
+
+__all__ = ["AdversarialModel", "DataSpec", "Option", "UnsuitableDataError", "Variant", "VARIANTS", "noise_nets"]

@@ -1,5 +1,6 @@
 """The original GAN (Goodfellow et al. 2014): k discriminator steps, then one generator step."""
 
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -13,30 +14,88 @@ LOSSES = {
 
 
 class GAN(AdversarialModel):
-    """Minimax or non-saturating GAN; each of the `d_steps` discriminator steps gets a fresh real batch."""
+    """Minimax or non-saturating GAN; each of the `d_steps` discriminator steps gets a fresh real batch.
 
-    def __init__(self, generator, discriminator, latent_dim, loss="non_saturating", d_steps=1, **kwargs):
-        super().__init__(generator, discriminator, latent_dim, **kwargs)
-        self.d_loss_fn, self.g_loss_fn = LOSSES[loss]
+    One train_step reads `d_steps` real batches at once (the data pipeline batches that many) and splits
+    them. Subclasses change the losses (`discriminator_loss`, `generator_loss`) or the conditioning
+    (`generate`, `discriminate`) and keep the loop.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim, loss="non_saturating", d_steps=1,
+                 loss_names=("d_loss", "g_loss"), **kwargs):
+        super().__init__(loss_names, **kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.d_loss_fn, self.g_loss_fn = LOSSES[loss] if loss else (None, None)  # variants may set their own
         self.d_steps = d_steps
-        self.real_batches_per_step = d_steps
+
+    @property
+    def real_batches_per_step(self):
+        """How many real batches one train_step consumes."""
+        return self.d_steps
+
+    @property
+    def generators(self):
+        return {"generator": self.generator}
+
+    @property
+    def generator_variables(self):
+        return self.generator.trainable_variables
+
+    @property
+    def discriminator_variables(self):
+        return self.discriminator.trainable_variables
+
+    # --- hooks for the variants ----------------------------------------------------------------------
+
+    def generate(self, z, labels, training):
+        return self.generator(z, training=training)
+
+    def discriminate(self, x, labels, training):
+        return self.discriminator(x, training=training)
+
+    def discriminator_loss(self, real, fake, labels):
+        """Per-example discriminator loss and the means to log."""
+        per_example = self.d_loss_fn(self.discriminate(real, labels, training=True),
+                                     self.discriminate(fake, labels, training=True))
+        return per_example, {"d_loss": ops.mean(per_example)}
+
+    def generator_loss(self, fake, labels):
+        per_example = self.g_loss_fn(self.discriminate(fake, labels, training=True))
+        return per_example, {"g_loss": ops.mean(per_example)}
+
+    # --- the training loop ---------------------------------------------------------------------------
+
+    def sample_noise(self, batch_size, draw):
+        """z ~ N(0, I), different for every step, draw and replica. Tests override it to fix z."""
+        return tf.random.stateless_normal((batch_size, self.latent_dim), seed=self.random_key(draw))
+
+    def discriminator_step(self, real, labels, draw=0):
+        z = self.sample_noise(ops.shape(real)[0], draw)
+        with tf.GradientTape() as tape:
+            fake = self.generate(z, labels, training=True)
+            per_example, logged = self.discriminator_loss(real, fake, labels)
+            loss = self.global_mean(per_example)
+        self.apply_gradients(self.d_optimizer, tape, loss, self.discriminator_variables)
+        self.track(**logged)
+
+    def generator_step(self, labels, draw):
+        z = self.sample_noise(ops.shape(labels)[0], draw)
+        with tf.GradientTape() as tape:
+            per_example, logged = self.generator_loss(self.generate(z, labels, training=True), labels)
+            loss = self.global_mean(per_example)
+        self.apply_gradients(self.g_optimizer, tape, loss, self.generator_variables)
+        self.track(**logged)
 
     def train_step(self, data):
-        real_batches = ops.split(self.real_data(data), self.d_steps)
-        for draw, real in enumerate(real_batches):
-            z = self.sample_noise(ops.shape(real)[0], draw)
-            with tf.GradientTape() as tape:
-                fake = self.generator(z, training=True)
-                per_example = self.d_loss_fn(self.discriminator(real, training=True),
-                                             self.discriminator(fake, training=True))
-                d_loss = self.global_mean(per_example)
-            self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator)
-            self.d_loss_tracker.update_state(ops.mean(per_example))
+        real, labels = data
+        real_batches, label_batches = ops.split(real, self.d_steps), ops.split(labels, self.d_steps)
+        for draw, (real, labels) in enumerate(zip(real_batches, label_batches)):
+            self.discriminator_step(real, labels, draw)
+        self.generator_step(labels, draw=self.d_steps)
+        return self.results()
 
-        z = self.sample_noise(ops.shape(real)[0], self.d_steps)
-        with tf.GradientTape() as tape:
-            per_example = self.g_loss_fn(self.discriminator(self.generator(z, training=True), training=True))
-            g_loss = self.global_mean(per_example)
-        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator)
-        self.g_loss_tracker.update_state(ops.mean(per_example))
-        return {m.name: m.result() for m in self.metrics}
+    def grid_samples(self, count, seed, real_examples):
+        z = np.random.default_rng(seed).standard_normal((count, self.latent_dim)).astype("float32")
+        return np.asarray(self.generate(z, None, training=False)), None

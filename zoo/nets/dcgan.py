@@ -3,12 +3,18 @@
 The generator projects z to a small feature map (7x7 for 28, 4x4 otherwise) and doubles it with
 stride-2 transposed convolutions; the discriminator mirrors it with stride-2 convolutions and
 LeakyReLU(0.2). Batch norm is synchronised so that replicas normalise over the global batch.
+
+With `num_classes`, both nets also take an integer `label`: the generator concatenates a label
+embedding to z (Mirza & Osindero 2014), the discriminator adds a projection term <embed(y), phi(x)>
+to its logit (Miyato & Koyama 2018).
 """
 
 import math
 
 import keras
 from keras import layers
+
+from zoo.nets.conditioning import label_input, projection_logits, with_label_embedding
 
 SUPPORTED_SIZES = (28, 32, 64)
 
@@ -22,13 +28,22 @@ def _upsampling_plan(size):
     return start, int(math.log2(size // start))
 
 
-def dcgan_generator(latent_dim, image_shape, width=64, name="generator"):
-    """z (batch, latent_dim) -> images (batch, H, W, C) in [-1, 1]."""
+def _normalization(kind):
+    if kind == "batch":
+        return layers.BatchNormalization(synchronized=True)
+    if kind == "layer":  # per example: WGAN-GP's penalty is per example, batch norm would couple them
+        return layers.LayerNormalization(axis=(1, 2, 3))
+    raise ValueError(f"unknown normalization {kind!r}: use 'batch', 'layer' or None")
+
+
+def dcgan_generator(latent_dim, image_shape, width=64, num_classes=0, name="generator"):
+    """z (batch, latent_dim) [+ label (batch,)] -> images (batch, H, W, C) in [-1, 1]."""
     size, _, channels = image_shape
     start, n_up = _upsampling_plan(size)
     filters = width * 2 ** (n_up - 1)
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(start * start * filters * 2, use_bias=False)(z)
+    inputs, x = with_label_embedding(z, num_classes)
+    x = layers.Dense(start * start * filters * 2, use_bias=False)(x)
     x = layers.BatchNormalization(synchronized=True)(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((start, start, filters * 2))(x)
@@ -39,24 +54,27 @@ def dcgan_generator(latent_dim, image_shape, width=64, name="generator"):
         filters //= 2
     images = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh",
                                     name="images")(x)
-    return keras.Model(z, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
-def dcgan_discriminator(image_shape, width=64, batch_norm=True, name="discriminator"):
-    """images (batch, H, W, C) -> one logit per image, shape (batch, 1).
+def dcgan_discriminator(image_shape, width=64, norm="batch", num_classes=0, name="discriminator"):
+    """images (batch, H, W, C) [+ label (batch,)] -> one logit (or critic score) per image, (batch, 1).
 
-    `batch_norm=False` gives the variant without it (WGAN-GP's critic uses layer norm instead).
+    `norm`: "batch" (DCGAN), "layer" (WGAN-GP's critic) or None.
     """
     _, n_down = _upsampling_plan(image_shape[0])
     image = keras.Input(image_shape, name="image")
     x = image
     filters = width
     for block in range(n_down):
-        x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=block == 0 or not batch_norm)(x)
-        if block > 0 and batch_norm:  # DCGAN: no batch norm on the discriminator's input layer
-            x = layers.BatchNormalization(synchronized=True)(x)
+        normalized = norm is not None and block > 0  # DCGAN: no normalization on the input layer
+        x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=not normalized)(x)
+        if normalized:
+            x = _normalization(norm)(x)
         x = layers.LeakyReLU(0.2)(x)
         filters *= 2
-    x = layers.Flatten()(x)
-    logits = layers.Dense(1, name="logits")(x)
-    return keras.Model(image, logits, name=name)
+    features = layers.Flatten()(x)
+    if not num_classes:
+        return keras.Model(image, layers.Dense(1, name="logits")(features), name=name)
+    label = label_input()
+    return keras.Model([image, label], projection_logits(features, label, num_classes), name=name)

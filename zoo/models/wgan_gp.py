@@ -1,0 +1,27 @@
+"""WGAN-GP (Gulrajani et al. 2017): the critic's Lipschitz constraint as a gradient penalty."""
+
+import tensorflow as tf
+from keras import ops
+
+from zoo import losses
+from zoo.models.wgan import WGAN
+
+
+class WGANGP(WGAN):
+    """WGAN without clipping: lambda * (||grad D(x_hat)|| - 1)^2 on random interpolates x_hat is added to
+    every example's critic loss. The critic must not use batch norm (the penalty is per example)."""
+
+    def __init__(self, generator, critic, latent_dim, n_critic=5, gp_weight=10.0, **kwargs):
+        super().__init__(generator, critic, latent_dim, n_critic=n_critic, clip_value=None,
+                         critic_schedule="constant", loss_names=("d_loss", "g_loss", "gradient_penalty"),
+                         **kwargs)
+        self.gp_weight = gp_weight
+
+    def discriminator_loss(self, real, fake, labels):
+        critic_loss = self.d_loss_fn(self.discriminate(real, labels, training=True),
+                                     self.discriminate(fake, labels, training=True))
+        mixing = tf.random.stateless_uniform((ops.shape(real)[0],), seed=self.random_key(draw=2))
+        penalty = losses.gradient_penalty(lambda x: self.discriminate(x, labels, training=True),
+                                          real, fake, mixing)
+        per_example = critic_loss + self.gp_weight * penalty
+        return per_example, {"d_loss": ops.mean(per_example), "gradient_penalty": ops.mean(penalty)}

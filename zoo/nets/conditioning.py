@@ -1,0 +1,45 @@
+"""Class conditioning shared by the conditional nets: a label input, its embedding, a projection head."""
+
+import keras
+from keras import layers, ops
+
+LABEL_EMBEDDING = 50
+
+
+def label_input():
+    return keras.Input((), dtype="int32", name="label")
+
+
+def with_label_embedding(z, num_classes):
+    """(inputs, features): z alone, or [z, label] with the label's embedding concatenated to z."""
+    if not num_classes:
+        return z, z
+    label = label_input()
+    embedded = layers.Embedding(num_classes, LABEL_EMBEDDING)(label)
+    return [z, label], layers.Concatenate()([z, embedded])
+
+
+class Projection(layers.Layer):
+    """<embed(y), phi(x)>: the class term of a projection discriminator (Miyato & Koyama 2018)."""
+
+    def __init__(self, num_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+
+    def build(self, input_shape):
+        features_shape, _ = input_shape
+        self.embedding = layers.Embedding(self.num_classes, features_shape[-1])
+        self.embedding.build((None,))
+
+    def call(self, inputs):
+        features, label = inputs
+        return ops.sum(self.embedding(label) * features, axis=-1, keepdims=True)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+def projection_logits(features, label, num_classes):
+    """psi(phi(x)) + <embed(y), phi(x)>, shape (batch, 1)."""
+    return layers.Add(name="logits")([layers.Dense(1)(features),
+                                      Projection(num_classes)([features, label])])

@@ -1,0 +1,75 @@
+"""CycleGAN nets (Zhu et al. 2017): a ResNet generator and a PatchGAN discriminator.
+
+Instance normalisation (GroupNormalization with groups=-1) and reflection padding, as in the paper; the
+number of downsamplings is 2 and the filters start at `width` (the paper: 64, for 256x256 images).
+"""
+
+import keras
+from keras import layers, ops
+
+
+class ReflectionPadding2D(layers.Layer):
+    """Pads height and width by mirroring, which avoids the border artefacts of zero padding."""
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = padding
+
+    def call(self, x):
+        p = self.padding
+        return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, shape):
+        grow = lambda size: None if size is None else size + 2 * self.padding  # noqa: E731
+        return (shape[0], grow(shape[1]), grow(shape[2]), shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+def _instance_norm():
+    return layers.GroupNormalization(groups=-1, epsilon=1e-5)
+
+
+def _conv_norm_relu(x, filters, kernel, strides=1, reflect=0):
+    if reflect:
+        x = ReflectionPadding2D(reflect)(x)
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="valid" if reflect else "same",
+                      use_bias=False)(x)
+    return layers.ReLU()(_instance_norm()(x))
+
+
+def _residual_block(x, filters):
+    y = _conv_norm_relu(x, filters, 3, reflect=1)
+    y = ReflectionPadding2D(1)(y)
+    y = _instance_norm()(layers.Conv2D(filters, 3, use_bias=False)(y))
+    return layers.Add()([x, y])
+
+
+def resnet_generator(image_shape, width=32, residual_blocks=6, name="generator"):
+    """image (batch, H, W, C) in [-1, 1] -> translated images of the same shape, H and W divisible by 4."""
+    if image_shape[0] % 4 or image_shape[1] % 4:
+        raise ValueError(f"the ResNet generator needs height and width divisible by 4, got {image_shape}")
+    image = keras.Input(image_shape, name="image")
+    x = _conv_norm_relu(image, width, 7, reflect=3)
+    x = _conv_norm_relu(x, width * 2, 3, strides=2)
+    x = _conv_norm_relu(x, width * 4, 3, strides=2)
+    for _ in range(residual_blocks):
+        x = _residual_block(x, width * 4)
+    for filters in (width * 2, width):
+        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(_instance_norm()(x))
+    x = ReflectionPadding2D(3)(x)
+    images = layers.Conv2D(image_shape[-1], 7, activation="tanh", name="images")(x)
+    return keras.Model(image, images, name=name)
+
+
+def patchgan_discriminator(image_shape, width=32, name="discriminator"):
+    """image -> a map of per-patch real/fake scores, (batch, H/4, W/4, 1)."""
+    image = keras.Input(image_shape, name="image")
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(image))
+    for filters, strides in ((width * 2, 2), (width * 4, 1)):
+        x = layers.Conv2D(filters, 4, strides=strides, padding="same", use_bias=False)(x)
+        x = layers.LeakyReLU(0.2)(_instance_norm()(x))
+    scores = layers.Conv2D(1, 4, padding="same", name="patch_scores")(x)
+    return keras.Model(image, scores, name=name)
