@@ -23,3 +23,25 @@ def trained_run(tmp_path_factory):
     train(TINY, out, verbose=0)
     manifest = export_run(out)
     return out, manifest
+
+
+@pytest.fixture(scope="session")
+def cgan_run(tmp_path_factory):
+    from export.writer import export_run
+    from training.train import train
+
+    out = str(tmp_path_factory.mktemp("runs") / "cgan")
+    train({**TINY, "model": "cgan", "epochs": 1}, out, verbose=0)
+    return out, export_run(out)
+
+
+@pytest.fixture(scope="session")
+def cyclegan_run(tmp_path_factory):
+    """One epoch of a tiny CycleGAN on 64 sandals and 64 sneakers, exported both ways."""
+    from export.writer import export_run
+    from training.train import train
+
+    out = str(tmp_path_factory.mktemp("runs") / "cyclegan")
+    train({"model": "cyclegan", "width": 4, "residual_blocks": 1, "train_examples": 64, "batch_size": 16,
+           "epochs": 1}, out, verbose=0)
+    return out, export_run(out)

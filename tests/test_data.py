@@ -3,6 +3,7 @@ import struct
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from training import data
 
@@ -100,3 +101,42 @@ def test_tfds_datasets_by_name_on_mock_data():
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(data.DatasetError, match="fashion_mnist, ring8, grid25, mog1d"):
         data.load("no_such_dataset")
+
+
+def test_fashion_mnist_class_pair_gives_two_unpaired_domains():
+    images, labels = data.fashion_mnist_arrays("train")
+    pair = data.load("fashion_mnist:5-7", limit=40)
+    assert pair.two_domains and pair.num_examples == 40 and pair.shape == (28, 28, 1)
+    sandals, sneakers = pair.first_examples(40)
+    np.testing.assert_allclose(sandals, images[labels == 5][:40] / 127.5 - 1, atol=1e-6)
+    np.testing.assert_allclose(sneakers, images[labels == 7][:40] / 127.5 - 1, atol=1e-6)
+    a, b = next(iter(pair.batches(8, seed=0)))
+    assert a.shape == b.shape == (8, 28, 28, 1)
+    for name in ("fashion_mnist:5", "fashion_mnist:5-11", "fashion_mnist:x-y"):
+        with pytest.raises(data.DatasetError, match="fashion_mnist:"):
+            data.load(name)
+
+
+def write_images(folder, count, mode="L", size=(40, 30)):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        shape = size[::-1] + ((3,) if mode == "RGB" else ())
+        Image.fromarray(rng.integers(0, 256, shape).astype(np.uint8), mode).save(folder / f"{i}.png")
+
+
+def test_image_folders(tmp_path):
+    write_images(tmp_path / "gray" / "sub", 5)
+    (tmp_path / "gray" / "broken.png").write_bytes(b"not a png")
+    with pytest.warns(UserWarning, match="skipping unreadable image .*broken.png"):
+        folder = data.load(f"folder:{tmp_path / 'gray'}", image_size=32)
+    assert folder.shape == (32, 32, 1) and folder.num_examples == 5
+    write_images(tmp_path / "color", 7, mode="RGB")
+    with pytest.warns(UserWarning):
+        pair = data.load(f"folders:{tmp_path / 'gray'},{tmp_path / 'color'}", image_size=28)
+    assert pair.two_domains and pair.num_examples == 5 and pair.shape == (28, 28, 3)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data.DatasetError, match="no readable images"):
+        data.load(f"folder:{tmp_path / 'empty'}")
+    with pytest.raises(data.DatasetError, match="does not exist"):
+        data.load(f"folder:{tmp_path / 'missing'}")

@@ -202,7 +202,10 @@ def load(name, split="train", limit=None, image_size=None, seed=0):
         paths = name.removeprefix("folders:").split(",")
         if len(paths) != 2:
             raise DatasetError(f"{name}: give two folders, folders:PATH_A,PATH_B")
-        data = _two_domains(name, *(folder_images(p, image_size)[:limit] for p in paths))
+        a, b = (folder_images(p, image_size)[:limit] for p in paths)
+        if a.shape[-1] != b.shape[-1]:  # one domain grayscale, the other in colour: colour both
+            a, b = (np.repeat(d, 3, axis=-1) if d.shape[-1] == 1 else d for d in (a, b))
+        data = _two_domains(name, a, b)
     elif name.startswith("folder:"):
         images = folder_images(name.removeprefix("folder:"), image_size)[:limit]
         data = _in_memory(name, images, np.zeros(len(images), np.int32), 0)

@@ -21,7 +21,7 @@ class ConditionalGAN(GAN):
 
     def grid_samples(self, count, seed, real_examples):
         """One row per class, the same z in every row (so a column shows one z across classes)."""
-        per_class = max(1, count // self.num_classes)
+        per_class = max(1, int(np.sqrt(count)))
         z = np.random.default_rng(seed).standard_normal((per_class, self.latent_dim)).astype("float32")
         labels = np.repeat(np.arange(self.num_classes, dtype="int32"), per_class)
         samples = self.generator([np.tile(z, (self.num_classes, 1)), labels], training=False)

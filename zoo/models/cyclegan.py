@@ -25,11 +25,10 @@ class ImagePool(keras.layers.Layer):
     def __init__(self, size, image_shape, **kwargs):
         super().__init__(**kwargs)
         self.size = size
-        self.images = self.add_weight(shape=(size,) + tuple(image_shape), initializer="zeros",
-                                      trainable=False, synchronization="on_read",
-                                      aggregation="only_first_replica", name="images")
-        self.count = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False,
-                                     synchronization="on_read", aggregation="only_first_replica", name="count")
+        per_replica = {"trainable": False, "synchronization": "on_read", "aggregation": "only_first_replica"}
+        self.images = keras.Variable(keras.initializers.Zeros()((size,) + tuple(image_shape)), name="images",
+                                     **per_replica)
+        self.count = keras.Variable(0, dtype="int32", name="count", **per_replica)
 
     def query(self, images, key):
         if self.size == 0:

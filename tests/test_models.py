@@ -1,0 +1,171 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import TINY
+from training.config import resolve
+from zoo import losses
+from zoo.divergences import DIVERGENCES
+from zoo.models import VARIANTS, DataSpec, UnsuitableDataError
+from zoo.models.cyclegan import ConstantThenLinearDecay, ImagePool
+
+IMAGES = DataSpec((28, 28, 1), num_classes=10, num_examples=256)
+POINTS = DataSpec((2,), num_classes=8, num_examples=256)
+DOMAINS = DataSpec((28, 28, 1), num_examples=64, two_domains=True)
+
+
+def build(model, spec=IMAGES, **overrides):
+    options = {key: value for key, value in TINY.items() if key != "latent_dim" or model != "cyclegan"}
+    return VARIANTS[model].build(resolve({**options, "model": model, **overrides}), spec)
+
+
+def weights(variables):
+    return [np.array(v) for v in variables]
+
+
+def batch(spec, n, seed=0):
+    rng = np.random.default_rng(seed)
+    if spec.two_domains:
+        return tuple(tf.constant(rng.uniform(-1, 1, (n,) + spec.shape), tf.float32) for _ in "ab")
+    return (tf.constant(rng.uniform(-1, 1, (n,) + spec.shape), tf.float32),
+            tf.constant(rng.integers(0, spec.num_classes, n), tf.int32))
+
+
+def train_steps(model, spec, steps, n=8):
+    """Run `steps` fit() steps on random data, through the model's own train function."""
+    data = tf.data.Dataset.from_tensors(batch(spec, n * model.real_batches_per_step)).repeat()
+    return model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0).history
+
+
+@pytest.mark.parametrize("model,spec,overrides", [
+    ("gan", IMAGES, {"loss": "minimax", "d_steps": 2}),
+    ("cgan", IMAGES, {}),
+    ("cgan", POINTS, {}),
+    ("fgan", IMAGES, {"divergence": "kl"}),
+    ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 1}),
+    ("wgan_gp", IMAGES, {"n_critic": 1}),
+    ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1}),
+])
+def test_one_train_step_moves_every_net(model, spec, overrides):
+    gan = build(model, spec, **overrides)
+    before_g, before_d = weights(gan.generator_variables), weights(gan.discriminator_variables)
+    logs = train_steps(gan, spec, 1)
+    assert all(np.isfinite(values[-1]) for values in logs.values()), logs
+    assert all(not np.array_equal(a, b) for a, b in zip(before_g, weights(gan.generator_variables)))
+    for variable, a, b in zip(gan.discriminator_variables, before_d, weights(gan.discriminator_variables)):
+        held_at_clip = model == "wgan" and np.allclose(np.abs(b), 0.01)  # pushed outward, clipped back
+        # E[D(G(z))] - E[D(x)] does not depend on the critic's output bias: its gradient is exactly 0
+        free_bias = model.startswith("wgan") and variable.path.endswith("logits/bias")
+        assert not np.array_equal(a, b) or held_at_clip or free_bias, variable.path
+
+
+def test_gan_takes_k_discriminator_steps_per_generator_step():
+    gan = build("gan", d_steps=3)
+    train_steps(gan, IMAGES, 2)
+    assert int(gan.d_optimizer.iterations) == 6 and int(gan.g_optimizer.iterations) == 2
+
+
+@pytest.mark.parametrize("name", sorted(DIVERGENCES))
+def test_every_divergence_trains(name):
+    gan = build("fgan", POINTS, divergence=name, generator_loss="saddle" if name == "kl" else "practical")
+    logs = train_steps(gan, POINTS, 2)
+    assert np.isfinite(logs["d_loss"][-1]) and np.isfinite(logs["g_loss"][-1])
+
+
+def test_noise_differs_per_draw_and_step_but_is_reproducible():
+    gan = build("gan")
+    first, second = gan.sample_noise(4, 0), gan.sample_noise(4, 1)
+    assert first.shape == (4, TINY["latent_dim"]) and not np.allclose(first, second)
+    np.testing.assert_array_equal(first, gan.sample_noise(4, 0))
+    gan.g_optimizer.iterations.assign_add(1)
+    assert not np.allclose(first, gan.sample_noise(4, 0))
+
+
+def test_noise_differs_per_replica():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        gan = build("gan")
+    per_replica = strategy.run(lambda: gan.sample_noise(4, 0))
+    first, second = (np.array(t) for t in strategy.experimental_local_results(per_replica))
+    assert not np.allclose(first, second)
+
+
+def test_wgan_reference_schedule():
+    wgan = build("wgan")
+    # 100 critic steps for generator steps 0..24 and every 500th, 5 otherwise
+    assert [wgan.critic_steps_before_generator_step(g) for g in (0, 1, 24, 25, 26)] == [100, 200, 2500, 2505, 2510]
+    assert wgan.critic_steps_before_generator_step(500) - wgan.critic_steps_before_generator_step(499) == 100
+    assert wgan.critic_steps_before_generator_step(501) - wgan.critic_steps_before_generator_step(500) == 5
+    train_steps(wgan, IMAGES, 101)
+    assert int(wgan.d_optimizer.iterations) == 101 and int(wgan.g_optimizer.iterations) == 1
+
+
+def test_wgan_constant_schedule_and_clipping():
+    wgan = build("wgan", critic_schedule="constant", learning_rate=0.5)  # large steps push weights to the clip
+    train_steps(wgan, IMAGES, 10)
+    assert int(wgan.g_optimizer.iterations) == 2
+    clipped = np.concatenate([np.abs(np.array(w)).ravel() for w in wgan.discriminator_variables])
+    assert clipped.max() <= 0.01 + 1e-7 and np.isclose(clipped.max(), 0.01)
+
+
+def test_wgan_clips_on_every_replica():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        wgan = build("wgan", critic_schedule="constant", learning_rate=0.5)
+    train_steps(wgan, IMAGES, 6)
+    for weight in wgan.discriminator_variables:
+        for value in strategy.experimental_local_results(weight.value):
+            assert np.abs(np.array(value)).max() <= 0.01 + 1e-7
+    assert wgan.steps_trained == 1
+
+
+@pytest.mark.parametrize("norm,expected", [(1.0, 0.0), (2.0, 1.0)])
+def test_gradient_penalty_of_a_linear_critic(norm, expected):
+    direction = np.random.default_rng(0).normal(size=(6, 1)).astype("float32")
+    weight = tf.constant(direction / np.linalg.norm(direction) * norm)
+    real, fake = (tf.random.normal((5, 6), seed=s) for s in (1, 2))
+    penalty = losses.gradient_penalty(lambda x: x @ weight, real, fake, tf.random.uniform((5,)))
+    np.testing.assert_allclose(penalty, np.full(5, expected), atol=1e-5)
+
+
+def test_gradient_penalty_mixes_per_example():
+    """x_hat lies on the segment from fake (e = 0) to real (e = 1), with each example's own e."""
+    seen = []
+    real, fake = tf.ones((3, 2)), tf.zeros((3, 2))
+    losses.gradient_penalty(lambda x: seen.append(x) or tf.reduce_sum(x, axis=1), real, fake,
+                            tf.constant([0.0, 0.5, 1.0]))
+    np.testing.assert_allclose(seen[0], [[0, 0], [0.5, 0.5], [1, 1]])
+
+
+def test_image_pool_returns_stored_images_half_the_time():
+    pool = ImagePool(10, (1, 1, 1))
+    first = tf.reshape(tf.range(1.0, 11.0), (10, 1, 1, 1))
+    np.testing.assert_array_equal(pool.query(first, tf.constant([0, 1], tf.int64)), first)  # filling: as given
+    from_pool = 0
+    for step in range(200):
+        new = tf.fill((5, 1, 1, 1), -float(step + 1))
+        returned = np.array(pool.query(new, tf.constant([step, 2], tf.int64))).ravel()
+        stored = returned != -(step + 1)
+        from_pool += stored.sum()
+        assert set(returned[stored]) <= set(range(1, 11)) | set(range(-step, 0))  # earlier images only
+    assert 0.45 < from_pool / 1000 < 0.55
+
+
+def test_cyclegan_learning_rate_is_constant_then_decays_to_zero():
+    schedule = ConstantThenLinearDecay(2e-4, 100)
+    rates = [float(schedule(step)) for step in (0, 50, 75, 100, 120)]
+    np.testing.assert_allclose(rates, [2e-4, 2e-4, 1e-4, 0, 0], atol=1e-12)
+
+
+def test_conditional_grid_has_one_row_per_class():
+    samples, columns = build("cgan").grid_samples(64, seed=0, real_examples=None)
+    assert columns == 8 and samples.shape == (80, 28, 28, 1)
+
+
+def test_variants_refuse_data_they_cannot_use():
+    with pytest.raises(UnsuitableDataError, match="class labels"):
+        build("cgan", DataSpec((28, 28, 1)))
+    with pytest.raises(UnsuitableDataError, match="two image domains"):
+        build("cyclegan", IMAGES)
+    with pytest.raises(UnsuitableDataError, match="two domains"):
+        build("gan", DOMAINS)
