@@ -44,6 +44,7 @@ def load_trained_model(run_path):
     with open(run.data_path) as f:
         data = json.load(f)
     spec = DataSpec(tuple(data["shape"]), data["num_classes"], data["num_examples"], data["two_domains"])
+    keras.config.set_dtype_policy("float32")  # the generator is exported in float32, however it was trained
     model = VARIANTS[config["model"]].build(config, spec)
     epoch = run.restore_checkpoint(model)
     return model, {"config": config, "data": data, "epochs": epoch}

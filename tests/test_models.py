@@ -23,17 +23,19 @@ def weights(variables):
     return [np.array(v) for v in variables]
 
 
-def batch(spec, n, seed=0):
+def batch(spec, n, per_step=1, seed=0):
+    """A random batch as the data pipeline gives it: (n, ...) or, for k > 1 batches a step, (n, k, ...)."""
     rng = np.random.default_rng(seed)
+    rows = (n,) if per_step == 1 else (n, per_step)
     if spec.two_domains:
-        return tuple(tf.constant(rng.uniform(-1, 1, (n,) + spec.shape), tf.float32) for _ in "ab")
-    return (tf.constant(rng.uniform(-1, 1, (n,) + spec.shape), tf.float32),
-            tf.constant(rng.integers(0, spec.num_classes, n), tf.int32))
+        return tuple(tf.constant(rng.uniform(-1, 1, rows + spec.shape), tf.float32) for _ in "ab")
+    return (tf.constant(rng.uniform(-1, 1, rows + spec.shape), tf.float32),
+            tf.constant(rng.integers(0, spec.num_classes, rows), tf.int32))
 
 
 def train_steps(model, spec, steps, n=8):
     """Run `steps` fit() steps on random data, through the model's own train function."""
-    data = tf.data.Dataset.from_tensors(batch(spec, n * model.real_batches_per_step)).repeat()
+    data = tf.data.Dataset.from_tensors(batch(spec, n, model.real_batches_per_step)).repeat()
     return model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0).history
 
 

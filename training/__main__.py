@@ -23,6 +23,10 @@ def parse_args(argv, options):
     parser = OneLineErrorParser(prog="python -m training", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     for key, option in options.items():
+        if option.value_type is bool:
+            parser.add_argument(_flag(key), dest=key, action="store_const", const=True, default=None,
+                                help=option.help)
+            continue
         parser.add_argument(_flag(key), dest=key, type=option.value_type, default=None,
                             choices=option.choices or None,
                             help=f"{option.help} (default: {option.default})")

@@ -9,23 +9,33 @@ import json
 
 from zoo.models import VARIANTS, Option
 
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+
 COMMON_OPTIONS = {
     "model": Option("gan", "GAN variant", choices=tuple(VARIANTS)),
-    "dataset": Option("fashion_mnist", "fashion_mnist, ring8, grid25, mog1d, or a TFDS image dataset "
-                      "name (tfds:NAME) when TFDS can provide it"),
+    "dataset": Option("fashion_mnist", "fashion_mnist, ring8, grid25, mog1d, folder:PATH, or a TFDS image "
+                      "dataset (tfds:NAME) when TFDS can provide it; cyclegan: two domains (default "
+                      "fashion_mnist:5-7)"),
     "epochs": Option(2, "number of epochs (total, counting those already trained when resuming)",
                      positive=True),
-    "batch_size": Option(64, "global batch size: split across replicas", positive=True),
+    "batch_size": Option(64, "global batch size, split across replicas (cyclegan: 16)", positive=True),
     "seed": Option(0, "seed of weights, data order, noise and the sample grid"),
     "width": Option(32, "base number of filters (DCGAN, CycleGAN nets) or units (MLP nets)", positive=True),
     "image_size": Option(None, "resize images to this size (28, 32 or 64); default: the data's own",
                          positive=True, type=int),
     "train_examples": Option(None, "use only the first N training examples; default: all",
                              positive=True, type=int),
+    # how to train, not what: these may change when a run is resumed elsewhere
+    "strategy": Option("auto", "auto (mirrored when more than one GPU is visible, else default), default, "
+                       "mirrored, multiworker (TF_CONFIG) or tpu", choices=STRATEGIES),
+    "replicas": Option(None, "mirrored: use this many GPUs, or without GPUs this many logical CPU devices",
+                       positive=True, type=int),
+    "mixed_precision": Option(False, "float16 compute with loss scaling (for GPUs); weights stay float32"),
+    "jit": Option(False, "compile the train step with XLA"),
 }
 
 #: may differ from the saved config when resuming: training longer is what resuming is for
-RESUMABLE_CHANGES = ("epochs",)
+RESUMABLE_CHANGES = ("epochs", "strategy", "replicas", "mixed_precision", "jit")
 
 
 class ConfigError(ValueError):
@@ -51,7 +61,7 @@ def _check_value(key, value, option):
         return None
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, expected) or isinstance(value, bool):
+    if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
         raise ConfigError(f"{key} must be {expected.__name__}, got {value!r}")
     if option.choices and value not in option.choices:
         raise ConfigError(f"unknown {key} '{value}': choose from {', '.join(option.choices)}")

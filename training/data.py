@@ -70,16 +70,18 @@ class Data:
             return tuple(np.asarray(self._to_model_range(next(iter(d.batch(n))))) for d in self.examples)
         return np.asarray(self._to_model_range(next(iter(self.examples.batch(n)))[0]))
 
-    def batches(self, batch_size, seed, first_epoch=0):
+    def batches(self, batch_size, seed, first_epoch=0, per_step=1):
         """Endless shuffled batches, (x, y) or (a, b); an epoch is `steps_per_epoch` of them.
 
         The order depends on the seed alone, and a run resumed at `first_epoch` skips exactly the
         examples already trained on, so it sees the batches a run never stopped would have seen.
+        With `per_step` k > 1, a batch holds k batches for one step, shaped (batch_size, k, ...): split
+        across replicas along the first axis, each replica gets its share of every one of the k.
         """
         if batch_size > self.num_examples:
             raise DatasetError(f"a batch of {batch_size} is larger than the {self.num_examples} examples "
                                f"of {self.name}; lower --batch-size or raise --train-examples")
-        skip = first_epoch * self.steps_per_epoch(batch_size) * batch_size
+        skip = first_epoch * self.steps_per_epoch(batch_size * per_step) * batch_size * per_step
 
         def shuffled(examples, seed):
             buffer = min(self.num_examples * (2 if self.two_domains else 1), 100_000)
@@ -91,6 +93,8 @@ class Data:
         else:
             stream = shuffled(self.examples, seed)
             convert = lambda x, y: (self._to_model_range(x), y)  # noqa: E731
+        if per_step > 1:
+            stream = stream.batch(per_step, drop_remainder=True)
         return (stream.batch(batch_size, drop_remainder=True)
                 .map(convert, num_parallel_calls=tf.data.AUTOTUNE)
                 .prefetch(tf.data.AUTOTUNE))

@@ -42,6 +42,14 @@ class Variant:
     build: Callable  # (config, DataSpec) -> compiled AdversarialModel
 
 
+def _compile(model, config, g_optimizer, d_optimizer):
+    """Compile with the training options: loss scaling for mixed precision, XLA for `jit`."""
+    if config["mixed_precision"]:
+        g_optimizer, d_optimizer = (keras.optimizers.LossScaleOptimizer(o) for o in (g_optimizer, d_optimizer))
+    model.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer, jit_compile=config["jit"])
+    return model
+
+
 def _adam(config, learning_rate=None):
     return keras.optimizers.Adam(learning_rate or config["learning_rate"], beta_1=config["beta_1"],
                                  beta_2=config["beta_2"])
@@ -61,8 +69,7 @@ def noise_nets(config, spec, num_classes=0, norm="batch"):
 def build_gan(config, spec):
     model = GAN(*noise_nets(config, spec), config["latent_dim"], loss=config["loss"],
                 d_steps=config["d_steps"], seed=config["seed"])
-    model.compile(g_optimizer=_adam(config), d_optimizer=_adam(config))
-    return model
+    return _compile(model, config, _adam(config), _adam(config))
 
 
 def build_cgan(config, spec):
@@ -70,31 +77,27 @@ def build_cgan(config, spec):
         raise UnsuitableDataError("it needs class labels (fashion_mnist, a toy, or a labelled TFDS dataset)")
     model = ConditionalGAN(*noise_nets(config, spec, spec.num_classes), config["latent_dim"],
                            spec.num_classes, loss=config["loss"], d_steps=config["d_steps"], seed=config["seed"])
-    model.compile(g_optimizer=_adam(config), d_optimizer=_adam(config))
-    return model
+    return _compile(model, config, _adam(config), _adam(config))
 
 
 def build_fgan(config, spec):
     model = FGAN(*noise_nets(config, spec), config["latent_dim"], divergence=config["divergence"],
                  saddle=config["generator_loss"] == "saddle", seed=config["seed"])
-    model.compile(g_optimizer=_adam(config), d_optimizer=_adam(config))
-    return model
+    return _compile(model, config, _adam(config), _adam(config))
 
 
 def build_wgan(config, spec):
     model = WGAN(*noise_nets(config, spec), config["latent_dim"], n_critic=config["n_critic"],
                  clip_value=config["clip_value"], critic_schedule=config["critic_schedule"],
                  seed=config["seed"])
-    model.compile(g_optimizer=keras.optimizers.RMSprop(config["learning_rate"]),
-                  d_optimizer=keras.optimizers.RMSprop(config["learning_rate"]))
-    return model
+    return _compile(model, config, keras.optimizers.RMSprop(config["learning_rate"]),
+                    keras.optimizers.RMSprop(config["learning_rate"]))
 
 
 def build_wgan_gp(config, spec):
     model = WGANGP(*noise_nets(config, spec, norm="layer"), config["latent_dim"],
                    n_critic=config["n_critic"], gp_weight=config["gp_weight"], seed=config["seed"])
-    model.compile(g_optimizer=_adam(config), d_optimizer=_adam(config))
-    return model
+    return _compile(model, config, _adam(config), _adam(config))
 
 
 def build_cyclegan(config, spec):
@@ -110,8 +113,7 @@ def build_cyclegan(config, spec):
                      seed=config["seed"])
     total_steps = config["epochs"] * max(spec.num_examples // config["batch_size"], 1)
     schedule = ConstantThenLinearDecay(config["learning_rate"], total_steps)
-    model.compile(g_optimizer=_adam(config, schedule), d_optimizer=_adam(config, schedule))
-    return model
+    return _compile(model, config, _adam(config, schedule), _adam(config, schedule))
 
 
 NOISE = {"latent_dim": Option(100, "size of the generator's input z", positive=True)}

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
+from keras import ops
 
 
 class UnsuitableDataError(ValueError):
@@ -88,7 +89,10 @@ class AdversarialModel(keras.Model):
 
     @staticmethod
     def apply_gradients(optimizer, tape, loss, variables):
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        # Scaling the loss's output gradient is scaling the loss: a no-op unless the optimizer is a
+        # LossScaleOptimizer (mixed precision), which unscales the gradients again in apply_gradients.
+        scale = optimizer.scale_loss(ops.ones_like(loss))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables, output_gradients=scale), variables))
 
     def random_key(self, draw):
         """A stateless RNG key unique to (seed, generator step, discriminator step, draw, replica).

@@ -42,10 +42,11 @@ class ImagePool(keras.layers.Layer):
         random_slots = tf.random.stateless_uniform((n,), seed=slot_key, maxval=self.size, dtype=tf.int32)
         stored = ops.take(self.images, ops.where(swap, random_slots, 0), axis=0)
         returned = ops.where(ops.reshape(swap, (-1, 1, 1, 1)), stored, images)
-        writes = ops.logical_or(filling, swap)
-        targets = tf.boolean_mask(ops.where(filling, slots, random_slots), writes)
-        self.images.assign(tf.tensor_scatter_nd_update(self.images, targets[:, None],
-                                                       tf.boolean_mask(images, writes)))
+        # Images that are not stored are written to a spare row past the end, then dropped: shapes stay
+        # static (XLA) and no write lands on a slot it should not touch.
+        targets = ops.where(filling, slots, ops.where(swap, random_slots, self.size))
+        padded = ops.concatenate([self.images, ops.zeros_like(self.images[:1])])
+        self.images.assign(tf.tensor_scatter_nd_update(padded, targets[:, None], images)[:self.size])
         self.count.assign(ops.minimum(self.count + n, self.size))
         return returned
 

@@ -16,8 +16,8 @@ LOSSES = {
 class GAN(AdversarialModel):
     """Minimax or non-saturating GAN; each of the `d_steps` discriminator steps gets a fresh real batch.
 
-    One train_step reads `d_steps` real batches at once (the data pipeline batches that many) and splits
-    them. Subclasses change the losses (`discriminator_loss`, `generator_loss`) or the conditioning
+    With d_steps = k > 1, one train_step reads k real batches at once, shaped (batch, k, ...), and
+    discriminator step j uses [:, j]. Subclasses change the losses (`discriminator_loss`, `generator_loss`) or the conditioning
     (`generate`, `discriminate`) and keep the loop.
     """
 
@@ -90,8 +90,9 @@ class GAN(AdversarialModel):
 
     def train_step(self, data):
         real, labels = data
-        real_batches, label_batches = ops.split(real, self.d_steps), ops.split(labels, self.d_steps)
-        for draw, (real, labels) in enumerate(zip(real_batches, label_batches)):
+        batches = [(real, labels)] if self.d_steps == 1 else [(real[:, j], labels[:, j])
+                                                              for j in range(self.d_steps)]
+        for draw, (real, labels) in enumerate(batches):
             self.discriminator_step(real, labels, draw)
         self.generator_step(labels, draw=self.d_steps)
         return self.results()

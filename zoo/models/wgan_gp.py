@@ -17,10 +17,14 @@ class WGANGP(WGAN):
                          **kwargs)
         self.gp_weight = gp_weight
 
+    def sample_mixing(self, batch_size):
+        """e ~ U[0, 1], one per example (not a normal draw): where x_hat = e x + (1 - e) G(z) falls."""
+        return tf.random.stateless_uniform((batch_size,), seed=self.random_key(draw=2))
+
     def discriminator_loss(self, real, fake, labels):
         critic_loss = self.d_loss_fn(self.discriminate(real, labels, training=True),
                                      self.discriminate(fake, labels, training=True))
-        mixing = tf.random.stateless_uniform((ops.shape(real)[0],), seed=self.random_key(draw=2))
+        mixing = self.sample_mixing(ops.shape(real)[0])
         penalty = losses.gradient_penalty(lambda x: self.discriminate(x, labels, training=True),
                                           real, fake, mixing)
         per_example = critic_loss + self.gp_weight * penalty

@@ -41,5 +41,5 @@ class Projection(layers.Layer):
 
 def projection_logits(features, label, num_classes):
     """psi(phi(x)) + <embed(y), phi(x)>, shape (batch, 1)."""
-    return layers.Add(name="logits")([layers.Dense(1)(features),
-                                      Projection(num_classes)([features, label])])
+    return layers.Add(dtype="float32", name="logits")([layers.Dense(1)(features),
+                                                       Projection(num_classes)([features, label])])

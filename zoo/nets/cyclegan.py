@@ -60,7 +60,7 @@ def resnet_generator(image_shape, width=32, residual_blocks=6, name="generator")
         x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False)(x)
         x = layers.ReLU()(_instance_norm()(x))
     x = ReflectionPadding2D(3)(x)
-    images = layers.Conv2D(image_shape[-1], 7, activation="tanh", name="images")(x)
+    images = layers.Conv2D(image_shape[-1], 7, activation="tanh", dtype="float32", name="images")(x)
     return keras.Model(image, images, name=name)
 
 
@@ -71,5 +71,5 @@ def patchgan_discriminator(image_shape, width=32, name="discriminator"):
     for filters, strides in ((width * 2, 2), (width * 4, 1)):
         x = layers.Conv2D(filters, 4, strides=strides, padding="same", use_bias=False)(x)
         x = layers.LeakyReLU(0.2)(_instance_norm()(x))
-    scores = layers.Conv2D(1, 4, padding="same", name="patch_scores")(x)
+    scores = layers.Conv2D(1, 4, padding="same", dtype="float32", name="patch_scores")(x)
     return keras.Model(image, scores, name=name)

@@ -52,8 +52,9 @@ def dcgan_generator(latent_dim, image_shape, width=64, num_classes=0, name="gene
         x = layers.BatchNormalization(synchronized=True)(x)
         x = layers.ReLU()(x)
         filters //= 2
+    # float32 outputs even under mixed precision: exact losses, and a float32 exported generator
     images = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh",
-                                    name="images")(x)
+                                    dtype="float32", name="images")(x)
     return keras.Model(inputs, images, name=name)
 
 
@@ -75,6 +76,6 @@ def dcgan_discriminator(image_shape, width=64, norm="batch", num_classes=0, name
         filters *= 2
     features = layers.Flatten()(x)
     if not num_classes:
-        return keras.Model(image, layers.Dense(1, name="logits")(features), name=name)
+        return keras.Model(image, layers.Dense(1, dtype="float32", name="logits")(features), name=name)
     label = label_input()
     return keras.Model([image, label], projection_logits(features, label, num_classes), name=name)

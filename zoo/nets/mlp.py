@@ -12,7 +12,7 @@ def mlp_generator(latent_dim, data_dim, width=128, depth=3, num_classes=0, name=
     inputs, x = with_label_embedding(z, num_classes)
     for _ in range(depth):
         x = layers.Dense(width, activation="relu")(x)
-    samples = layers.Dense(data_dim, name="samples")(x)
+    samples = layers.Dense(data_dim, dtype="float32", name="samples")(x)
     return keras.Model(inputs, samples, name=name)
 
 
@@ -25,6 +25,6 @@ def mlp_discriminator(data_dim, width=128, depth=3, num_classes=0, activation="l
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(0.2)(x) if activation == "leaky_relu" else layers.Activation(activation)(x)
     if not num_classes:
-        return keras.Model(sample, layers.Dense(1, name="logits")(x), name=name)
+        return keras.Model(sample, layers.Dense(1, dtype="float32", name="logits")(x), name=name)
     label = label_input()
     return keras.Model([sample, label], projection_logits(x, label, num_classes), name=name)
