@@ -45,3 +45,10 @@ def cyclegan_run(tmp_path_factory):
     train({"model": "cyclegan", "width": 4, "residual_blocks": 1, "train_examples": 64, "batch_size": 16,
            "epochs": 1}, out, verbose=0)
     return out, export_run(out)
+
+
+@pytest.fixture(scope="session")
+def mirrored_cpus():
+    """MirroredStrategy over the two logical CPUs, one for the whole session: strategies created anew in
+    one process can collide in their collective-op keys."""
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

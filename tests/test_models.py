@@ -83,8 +83,8 @@ def test_noise_differs_per_draw_and_step_but_is_reproducible():
     assert not np.allclose(first, gan.sample_noise(4, 0))
 
 
-def test_noise_differs_per_replica():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+def test_noise_differs_per_replica(mirrored_cpus):
+    strategy = mirrored_cpus
     with strategy.scope():
         gan = build("gan")
     per_replica = strategy.run(lambda: gan.sample_noise(4, 0))
@@ -110,8 +110,8 @@ def test_wgan_constant_schedule_and_clipping():
     assert clipped.max() <= 0.01 + 1e-7 and np.isclose(clipped.max(), 0.01)
 
 
-def test_wgan_clips_on_every_replica():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+def test_wgan_clips_on_every_replica(mirrored_cpus):
+    strategy = mirrored_cpus
     with strategy.scope():
         wgan = build("wgan", critic_schedule="constant", learning_rate=0.5)
     train_steps(wgan, IMAGES, 6)

@@ -29,6 +29,7 @@ class ImagePool(keras.layers.Layer):
         self.images = keras.Variable(keras.initializers.Zeros()((size,) + tuple(image_shape)), name="images",
                                      **per_replica)
         self.count = keras.Variable(0, dtype="int32", name="count", **per_replica)
+        self.built = True  # its variables exist already; fit() would otherwise try to build it by calling it
 
     def query(self, images, key):
         if self.size == 0:

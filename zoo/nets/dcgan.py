@@ -2,7 +2,8 @@
 
 The generator projects z to a small feature map (7x7 for 28, 4x4 otherwise) and doubles it with
 stride-2 transposed convolutions; the discriminator mirrors it with stride-2 convolutions and
-LeakyReLU(0.2). Batch norm is synchronised so that replicas normalise over the global batch.
+LeakyReLU(0.2). Batch norm is synchronised so that replicas normalise over the global batch
+(zoo.nets.normalization).
 
 With `num_classes`, both nets also take an integer `label`: the generator concatenates a label
 embedding to z (Mirza & Osindero 2014), the discriminator adds a projection term <embed(y), phi(x)>
@@ -15,6 +16,7 @@ import keras
 from keras import layers
 
 from zoo.nets.conditioning import label_input, projection_logits, with_label_embedding
+from zoo.nets.normalization import BatchNormalization
 
 SUPPORTED_SIZES = (28, 32, 64)
 
@@ -30,7 +32,7 @@ def _upsampling_plan(size):
 
 def _normalization(kind):
     if kind == "batch":
-        return layers.BatchNormalization(synchronized=True)
+        return BatchNormalization()
     if kind == "layer":  # per example: WGAN-GP's penalty is per example, batch norm would couple them
         return layers.LayerNormalization(axis=(1, 2, 3))
     raise ValueError(f"unknown normalization {kind!r}: use 'batch', 'layer' or None")
@@ -44,12 +46,12 @@ def dcgan_generator(latent_dim, image_shape, width=64, num_classes=0, name="gene
     z = keras.Input((latent_dim,), name="z")
     inputs, x = with_label_embedding(z, num_classes)
     x = layers.Dense(start * start * filters * 2, use_bias=False)(x)
-    x = layers.BatchNormalization(synchronized=True)(x)
+    x = BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((start, start, filters * 2))(x)
     for _ in range(n_up - 1):
         x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(synchronized=True)(x)
+        x = BatchNormalization()(x)
         x = layers.ReLU()(x)
         filters //= 2
     # float32 outputs even under mixed precision: exact losses, and a float32 exported generator
