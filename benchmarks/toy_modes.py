@@ -27,13 +27,15 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--datasets", nargs="+", default=list(TOYS), choices=TOYS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        for toy in TOYS:
-            for variant in VARIANTS:
+        for toy in args.datasets:
+            for variant in args.variants:
                 started = time.perf_counter()
                 config = {"model": variant, "dataset": toy, "epochs": args.epochs, "batch_size": 128,
                           "width": 128, "latent_dim": 2, "seed": args.seed}
