@@ -39,6 +39,13 @@ class AdversarialModel(keras.Model):
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in loss_names]
         self.built = True  # only wraps built sub-models; without this, fit() refuses the model
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: the nets are built, and compile() builds the optimizers and trackers.
+
+        Keras' TF trainer would otherwise take one batch and strategy.reduce() it to trace a build, which
+        fails under MultiWorkerMirroredStrategy (and throws a batch away). keras is pinned in pyproject.
+        """
+
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         super().compile(optimizer=g_optimizer, **kwargs)
         self.g_optimizer = g_optimizer
@@ -59,6 +66,10 @@ class AdversarialModel(keras.Model):
                 tracker.update_state(means[tracker.name])
 
     def results(self):
+        """The logs of a train step: each loss's mean so far on this replica (Keras averages replicas)."""
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces multi-worker logs with strategy.reduce(MEAN, axis=0), which needs an axis 0
+            return {t.name: ops.reshape(t.result(), (1,)) for t in self.loss_trackers}
         return {tracker.name: tracker.result() for tracker in self.loss_trackers}
 
     #: how many real batches one train_step consumes; the data pipeline batches that many at once
