@@ -25,8 +25,9 @@ class BatchNormalization(layers.BatchNormalization):
             return replica.all_reduce(tf.distribute.ReduceOp.SUM, value) if replica else value
 
         axes = self._reduction_axes
-        count = global_sum(tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32))
-        mean = global_sum(tf.reduce_sum(x, axis=axes)) / count
+        total, count = global_sum([tf.reduce_sum(x, axis=axes),
+                                   tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32)])
+        mean = total / count
         deviations = tf.square(x - tf.stop_gradient(tf.reshape(mean, self._broadcast_shape(x))))
         variance = global_sum(tf.reduce_sum(deviations, axis=axes)) / count
         return tf.cast(mean, inputs.dtype), tf.cast(variance, inputs.dtype)
