@@ -40,6 +40,8 @@ def parse_args(argv, options):
 def main(argv=None):
     from training.config import ConfigError, all_options, read_config_file, resolve
     from training.data import DatasetError
+    from tensorflow import errors as tf_errors
+
     from training.callbacks import NonFiniteLossError
     from training.run import CheckpointError
 
@@ -58,6 +60,12 @@ def main(argv=None):
         return 2
     except NonFiniteLossError as error:
         print(f"python -m training: training stopped: {error}", file=sys.stderr)
+        return 1
+    except (tf_errors.UnavailableError, tf_errors.DeadlineExceededError) as error:
+        # multi-worker: a peer died (connection reset) or stopped answering (collective timeout)
+        reason = str(error).strip().splitlines()[0][:200]
+        print(f"python -m training: training stopped: another worker is gone ({type(error).__name__}: {reason}); "
+              "the last checkpoint is kept: restart every worker with --resume", file=sys.stderr)
         return 1
     print(f"run folder: {out}")
     return 0

@@ -14,7 +14,8 @@ import os
 import tensorflow as tf
 
 from training.config import STRATEGIES, ConfigError
-#: collective ops wait this long for a peer before the step fails (a dead worker must not hang the rest)
+#: collective ops wait this long for a peer before the step fails (a dead worker must not hang the rest);
+#: GAN_ZOO_COLLECTIVE_TIMEOUT overrides it
 COLLECTIVE_TIMEOUT_SECONDS = 300
 
 
@@ -33,7 +34,8 @@ def make_strategy(name, replicas=None):
         return tf.distribute.MirroredStrategy(_mirrored_devices(gpus, replicas))
     if name == "multiworker":
         check_tf_config()
-        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_SECONDS)
+        timeout = float(os.environ.get("GAN_ZOO_COLLECTIVE_TIMEOUT", COLLECTIVE_TIMEOUT_SECONDS))
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
