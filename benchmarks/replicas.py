@@ -32,9 +32,9 @@ data = datasets.load(config["dataset"], limit=config["train_examples"])
 with strategy.scope():
     model = build_model(config, data.spec)
 batches = data.batches(config["batch_size"], 0, 0, model.real_batches_per_step)
-model.fit(batches, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
+model.fit(batches, steps_per_epoch=5, epochs=1, shuffle=False, verbose=0)  # trace and warm up
 started = time.perf_counter()
-model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+model.fit(batches, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
 print(json.dumps({"steps_per_second": steps / (time.perf_counter() - started)}))
 """
 
