@@ -9,7 +9,6 @@ minimises D_f(P || N(mu, sigma)), found by numerical integration, with the diver
 """
 
 import argparse
-import json
 import os
 import sys
 
