@@ -1,18 +1,18 @@
 """`python -m export RUN_FOLDER`: write the run's generator(s) as SavedModel and ONNX, checked against Keras."""
 
-import argparse
 import os
 import sys
+
+from zoo.cli import OneLineErrorParser
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m export", description=__doc__)
+    parser = OneLineErrorParser(prog="python -m export", description=__doc__)
     parser.add_argument("run", help="run folder written by `python -m training`")
     parser.add_argument("--out", help="where to write (default: RUN_FOLDER/export)")
     parser.add_argument("--opset", type=int, default=18, help="ONNX opset, 17 or 18 (default: 18)")
-    parser.error = lambda message: parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
     args = parser.parse_args(argv)
 
     from export.writer import ExportError, export_run
