@@ -58,7 +58,7 @@ def train(overrides, out, resume=False, overwrite=False, verbose=None):
         writer.start(config, data, overwrite and chief)
         writer.trim_history(first_epoch)
         if verbose != 0:
-            print(f"{type(strategy).__name__}: {replicas} replica(s), global batch {config['batch_size']}, "
+            print(f"{type(strategy).__name__.lstrip('_')}: {replicas} replica(s), global batch {config['batch_size']}, "
                   f"run folder {out}{'' if chief else ' (written by the chief)'}")
         if first_epoch >= config["epochs"]:
             print(f"{out} already trained {first_epoch} epochs; ask for more with --epochs")
