@@ -20,11 +20,14 @@ class BatchNormalization(layers.BatchNormalization):
             return super()._moments(inputs, mask)
         replica = tf.distribute.get_replica_context()
         x = tf.cast(inputs, tf.float32)  # statistics in float32, also under mixed precision
+        axes = self._reduction_axes
+        if replica is None or replica.num_replicas_in_sync == 1:  # the same two-pass moments, no all-reduce
+            mean, variance = tf.nn.moments(x, axes)
+            return tf.cast(mean, inputs.dtype), tf.cast(variance, inputs.dtype)
 
         def global_sum(value):
-            return replica.all_reduce(tf.distribute.ReduceOp.SUM, value) if replica else value
+            return replica.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
-        axes = self._reduction_axes
         total, count = global_sum([tf.reduce_sum(x, axis=axes),
                                    tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32)])
         mean = total / count
