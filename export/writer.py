@@ -21,8 +21,9 @@ import zoo
 from export.runtime import OnnxGenerator
 from training.config import ConfigError, resolve
 from training.run import RunFolder
+from training.train import build_model
 from zoo.files import write_json
-from zoo.models import VARIANTS, DataSpec
+from zoo.models import DataSpec
 
 OPSETS = (17, 18)  # tf2onnx 1.17 supports opsets up to 18
 TOLERANCE = 1e-5
@@ -45,7 +46,7 @@ def load_trained_model(run_path):
         data = json.load(f)
     spec = DataSpec(tuple(data["shape"]), data["num_classes"], data["num_examples"], data["two_domains"])
     keras.config.set_dtype_policy("float32")  # the generator is exported in float32, however it was trained
-    model = VARIANTS[config["model"]].build(config, spec)
+    model = build_model(config, spec)
     epoch = run.restore_checkpoint(model)
     return model, {"config": config, "data": data, "epochs": epoch}
 

@@ -1,6 +1,6 @@
 """f-GAN (Nowozin et al. 2016): train the generator to minimise any f-divergence to the data."""
 
-from keras import ops
+import functools
 
 from zoo import losses
 from zoo.divergences import DIVERGENCES
@@ -15,18 +15,8 @@ class FGAN(GAN):
     """
 
     def __init__(self, generator, discriminator, latent_dim, divergence="gan", saddle=False, **kwargs):
-        super().__init__(generator, discriminator, latent_dim, d_steps=1, **kwargs)
+        super().__init__(generator, discriminator, latent_dim, loss=None, d_steps=1, **kwargs)
         self.divergence = DIVERGENCES[divergence]
-        self.saddle = saddle
-
-    def discriminator_loss(self, real, fake, labels):
-        per_example = losses.fgan_discriminator_loss(self.discriminate(real, labels, training=True),
-                                                     self.discriminate(fake, labels, training=True),
-                                                     self.divergence)
-        # -d_loss is the batch's estimate of the bound F <= D_f(P || Q)
-        return per_example, {"d_loss": ops.mean(per_example)}
-
-    def generator_loss(self, fake, labels):
-        per_example = losses.fgan_generator_loss(self.discriminate(fake, labels, training=True),
-                                                 self.divergence, self.saddle)
-        return per_example, {"g_loss": ops.mean(per_example)}
+        # the GAN loop with f-GAN's loss pair; the logged -d_loss is the batch's estimate of F <= D_f(P || Q)
+        self.d_loss_fn = functools.partial(losses.fgan_discriminator_loss, divergence=self.divergence)
+        self.g_loss_fn = functools.partial(losses.fgan_generator_loss, divergence=self.divergence, saddle=saddle)

@@ -17,8 +17,8 @@ class GAN(AdversarialModel):
     """Minimax or non-saturating GAN; each of the `d_steps` discriminator steps gets a fresh real batch.
 
     With d_steps = k > 1, one train_step reads k real batches at once, shaped (batch, k, ...), and
-    discriminator step j uses [:, j]. Subclasses change the losses (`discriminator_loss`, `generator_loss`) or the conditioning
-    (`generate`, `discriminate`) and keep the loop.
+    discriminator step j uses [:, j]. Subclasses change the losses (`d_loss_fn`, `g_loss_fn`, or
+    `discriminator_loss`, `generator_loss`) or the conditioning (`generate`, `discriminate`) and keep the loop.
     """
 
     def __init__(self, generator, discriminator, latent_dim, loss="non_saturating", d_steps=1,

@@ -22,8 +22,7 @@ class WGANGP(WGAN):
         return tf.random.stateless_uniform((batch_size,), seed=self.random_key(draw=2))
 
     def discriminator_loss(self, real, fake, labels):
-        critic_loss = self.d_loss_fn(self.discriminate(real, labels, training=True),
-                                     self.discriminate(fake, labels, training=True))
+        critic_loss, _ = super().discriminator_loss(real, fake, labels)
         mixing = self.sample_mixing(ops.shape(real)[0])
         penalty = losses.gradient_penalty(lambda x: self.discriminate(x, labels, training=True),
                                           real, fake, mixing)
