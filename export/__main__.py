@@ -1,4 +1,9 @@
-"""`python -m export RUN_FOLDER`: write the run's generator(s) as SavedModel and ONNX, checked against Keras."""
+"""`python -m export RUN_FOLDER`: write the run's generator(s) as SavedModel and ONNX, checked against Keras.
+
+`python -m export publish RUN --name NAME`: export, evaluate and add the run's generator(s) to a hub folder
+(default: the repository's zoo/hub), then rewrite MODEL_CARDS.md. `python -m export cards`: only rewrite
+MODEL_CARDS.md from the hub's index.
+"""
 
 import os
 import sys
@@ -8,30 +13,62 @@ from zoo.cli import OneLineErrorParser
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def main(argv=None):
+def export_main(argv):
     parser = OneLineErrorParser(prog="python -m export", description=__doc__)
     parser.add_argument("run", help="run folder written by `python -m training`")
     parser.add_argument("--out", help="where to write (default: RUN_FOLDER/export)")
     parser.add_argument("--opset", type=int, default=18, help="ONNX opset, 17 or 18 (default: 18)")
     args = parser.parse_args(argv)
 
-    from export.writer import ExportError, export_run
-    from training.config import ConfigError
-    from training.run import CheckpointError
+    from export.writer import export_run
 
-    try:
-        manifest = export_run(args.run, args.out, args.opset)
-    except (ConfigError, CheckpointError) as error:
-        print(f"python -m export: error: {error}", file=sys.stderr)
-        return 2
-    except ExportError as error:
-        print(f"python -m export: EXPORT FAILED: {error}", file=sys.stderr)
-        return 1
+    manifest = export_run(args.run, args.out, args.opset)
     out = args.out or os.path.join(args.run, "export")
     for name, entry in manifest["generators"].items():
         diffs = ", ".join(f"{k} {v:.2g}" for k, v in entry["max_abs_difference"].items())
         print(f"{name}: {os.path.join(out, entry['onnx'])} and {os.path.join(out, entry['savedmodel'])} "
               f"(largest difference from Keras: {diffs})")
+
+
+def publish_main(argv, cards_only=False):
+    from zoo.hub import REPOSITORY_HUB
+
+    parser = OneLineErrorParser(prog=f"python -m export {'cards' if cards_only else 'publish'}", description=__doc__)
+    if not cards_only:
+        parser.add_argument("run", help="run folder written by `python -m training`")
+        parser.add_argument("--name", required=True, help="model name in the hub (CycleGAN: NAME-a2b, NAME-b2a)")
+        parser.add_argument("--recipe", help="the config file the run was trained from (named on the card)")
+        parser.add_argument("--version", default="1.0")
+    parser.add_argument("--hub", default=REPOSITORY_HUB, help="hub folder (default: the repository's zoo/hub)")
+    parser.add_argument("--cards", default="MODEL_CARDS.md", help="model cards file to rewrite")
+    args = parser.parse_args(argv)
+
+    from export.publish import publish_run, write_cards
+
+    if not cards_only:
+        for name in publish_run(args.run, args.name, args.hub, args.recipe, args.version):
+            print(f"published {name} in {args.hub}")
+    print(f"wrote {write_cards(args.hub, args.cards)}")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    from export.writer import ExportError
+    from training.config import ConfigError
+    from training.run import CheckpointError
+    from zoo.hub import HubError
+
+    try:
+        if argv[:1] in (["publish"], ["cards"]):
+            publish_main(argv[1:], cards_only=argv[0] == "cards")
+        else:
+            export_main(argv)
+    except (ConfigError, CheckpointError, HubError) as error:
+        print(f"python -m export: error: {error}", file=sys.stderr)
+        return 2
+    except ExportError as error:
+        print(f"python -m export: EXPORT FAILED: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -109,9 +109,16 @@ class OnnxGenerator:
         labels (conditional generators): one int for all, one per image, or None for classes drawn at
         random from the same seed. output: "uint8" (images in [0, 255]) or "float" (the model's range).
         """
-        z = self.latents(n, seed)
-        rng = np.random.default_rng([0 if seed is None else seed, 1])
-        return self.generate(z, self._labels_for(labels, n, rng), output)
+        _check_count(n)
+        self._require("noise", "conditional", use="translate()")
+        self._check_output(output)
+        labels = self._labels_for(labels, n, np.random.default_rng([0 if seed is None else seed, 1]))
+        noise = np.random.default_rng(seed)
+
+        def feeds(start, size):  # z drawn batch by batch: the same stream as latents(n, seed), never all in memory
+            z = noise.standard_normal((size, self.latent_dim)).astype(np.float32)
+            return {"z": z} if labels is None else {"z": z, "label": labels[start:start + size]}
+        return self._run(n, feeds, uint8=output == "uint8")
 
     def interpolate(self, z0, z1, steps=8, label=None, output="uint8"):
         """Images along the spherical path between two latent vectors (of one class, if conditional)."""
@@ -127,15 +134,15 @@ class OnnxGenerator:
         self._require("noise", "conditional", use="translate()")
         self._check_output(output)
         z = self._checked_latents(z)
-        feeds = {"z": z}
+        inputs = {"z": z}
         if self.kind == "conditional":
             if labels is None:
                 raise ValueError("this generator is conditional: pass labels (one int, or one per row of z)")
-            feeds["label"] = self._labels_for(labels, len(z), None)
+            inputs["label"] = self._labels_for(labels, len(z), None)
         elif labels is not None:
             raise ValueError("this generator is not conditional: it takes no labels")
-        result = self._run(feeds)
-        return to_uint8(result, self.value_range) if output == "uint8" else result
+        return self._run(len(z), lambda start, size: {k: v[start:start + size] for k, v in inputs.items()},
+                         uint8=output == "uint8")
 
     def translate(self, images):
         """CycleGAN: images (n, H, W, C) or one (H, W, C), uint8 or float in the value range -> the
@@ -150,25 +157,36 @@ class OnnxGenerator:
                              f"{self.output_shape}, got {images.shape}")
         low, high = self.value_range
         if batch.dtype == np.uint8:
-            floats = batch.astype(np.float32) / 255.0 * (high - low) + low
+            def to_model_range(images):
+                return images.astype(np.float32) / 255.0 * (high - low) + low
         elif np.issubdtype(batch.dtype, np.floating):
             if not np.isfinite(batch).all():
                 raise ValueError("images hold NaN or inf values")
             if batch.min() < low - 1e-3 or batch.max() > high + 1e-3:
                 raise ValueError(f"float images must lie in [{low}, {high}], got values in "
                                  f"[{batch.min():.3g}, {batch.max():.3g}]; pass uint8 images for [0, 255]")
-            floats = batch.astype(np.float32)
+
+            def to_model_range(images):
+                return np.ascontiguousarray(images, dtype=np.float32)
         else:
             raise TypeError(f"images must be uint8 or float, got dtype {batch.dtype}")
-        result = self._run({"image": np.ascontiguousarray(floats)})
-        result = to_uint8(result, self.value_range) if batch.dtype == np.uint8 else result
+        result = self._run(len(batch), lambda start, size: {"image": to_model_range(batch[start:start + size])},
+                           uint8=batch.dtype == np.uint8)
         return result[0] if single else result
 
-    def _run(self, feeds):
-        n = len(next(iter(feeds.values())))
-        parts = [self.session.run([self.output_name], {k: v[i:i + self.batch_size] for k, v in feeds.items()})[0]
-                 for i in range(0, n, self.batch_size)]
-        return np.concatenate(parts)
+    def _run(self, n, feeds, uint8=False):
+        """The output for n rows, run batch by batch (feeds(start, size) gives a batch's inputs) into one
+        preallocated array, converted to uint8 per batch when asked: memory holds the result and one
+        batch, whatever n is."""
+        result = None
+        for start in range(0, n, self.batch_size):
+            size = min(self.batch_size, n - start)
+            part = self.session.run([self.output_name], feeds(start, size))[0]
+            part = to_uint8(part, self.value_range) if uint8 else part
+            if result is None:
+                result = np.empty((n,) + part.shape[1:], part.dtype)
+            result[start:start + size] = part
+        return result
 
     def _require(self, *kinds, use):
         if self.kind not in kinds:

@@ -5,7 +5,6 @@ and a batch of 1, so the dynamic batch dimension is exercised), and only then mo
 export leaves any earlier export untouched.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,7 +21,7 @@ from export.runtime import OnnxGenerator
 from training.config import ConfigError, resolve
 from training.run import RunFolder
 from training.train import build_model
-from zoo.files import write_json
+from zoo.files import sha256_of, write_json
 from zoo.models import DataSpec
 
 OPSETS = (17, 18)  # tf2onnx 1.17 supports opsets up to 18
@@ -47,7 +46,7 @@ def load_trained_model(run_path):
     spec = DataSpec(tuple(data["shape"]), data["num_classes"], data["num_examples"], data["two_domains"])
     keras.config.set_dtype_policy("float32")  # the generator is exported in float32, however it was trained
     model = build_model(config, spec)
-    epoch = run.restore_checkpoint(model)
+    epoch, _ = run.restore_checkpoint(model)
     return model, {"config": config, "data": data, "epochs": epoch}
 
 
@@ -141,14 +140,6 @@ def check_parity(generator, saved_model_dir, onnx_path, output_name, num_classes
     return report
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _move_into_place(source, target):
     """Replace `target` (file or folder) by `source` so that readers see the old or the new one whole."""
     if os.path.isdir(source) and os.path.exists(target):
@@ -168,8 +159,9 @@ def export_generator(name, generator, metadata, out, opset, num_classes):
     staging = tempfile.mkdtemp(dir=out, prefix=f".{name}-")
     try:
         saved_model_dir = os.path.join(staging, f"{name}_savedmodel")
+        # add_endpoint tracks the variables the endpoint uses; track(generator) as well would store every
+        # weight twice (Keras keeps both lists)
         archive = keras.export.ExportArchive()
-        archive.track(generator)
         archive.add_endpoint("serve", serve, input_signature=specs)
         archive.write_out(saved_model_dir, verbose=False)
 
@@ -187,7 +179,7 @@ def export_generator(name, generator, metadata, out, opset, num_classes):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     onnx_target = os.path.join(out, f"{name}.onnx")
-    return {"onnx": os.path.basename(onnx_target), "onnx_sha256": _sha256(onnx_target),
+    return {"onnx": os.path.basename(onnx_target), "onnx_sha256": sha256_of(onnx_target),
             "savedmodel": f"{name}_savedmodel", "inputs": [s.name for s in specs], "output": output_name,
             "max_abs_difference": parity, "metadata": metadata}
 

@@ -32,6 +32,9 @@ def test_large_n_is_batched_with_the_same_result(generator, trained_run):
     z = generator.latents(600, seed=0)
     np.testing.assert_allclose(small_batches.generate(z[:10]), generator.generate(z[:10]), atol=1e-6)
     assert generator.generate(z).shape == (600, 28, 28, 1)
+    # sample() draws z batch by batch: the same stream as latents(n, seed)
+    np.testing.assert_allclose(small_batches.sample(20, seed=4, output="float"),
+                               generator.generate(generator.latents(20, seed=4)), atol=1e-6)
 
 
 @pytest.mark.parametrize("z,error,message", [

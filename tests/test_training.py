@@ -74,7 +74,7 @@ def test_checkpoint_write_killed_midway_keeps_the_previous_one(tmp_path, monkeyp
         folder.save_checkpoint(model, 2)
     monkeypatch.undo()
     assert folder.latest_checkpoint()[0] == 1
-    assert folder.restore_checkpoint(model) == 1
+    assert folder.restore_checkpoint(model) == (1, 0)
     folder.save_checkpoint(model, 2)  # the next save clears what the killed one left
     assert sorted(os.listdir(folder.checkpoints)) == ["epoch-0001", "epoch-0002", "latest.json"]
 

@@ -39,7 +39,7 @@ def main(argv=None):
     from training.data import DatasetError
     from tensorflow import errors as tf_errors
 
-    from training.callbacks import NonFiniteLossError
+    from training.callbacks import NonFiniteLossError, TrainingInterrupted
     from training.run import CheckpointError
 
     args = parse_args(argv, all_options())
@@ -57,6 +57,18 @@ def main(argv=None):
         return 2
     except NonFiniteLossError as error:
         print(f"python -m training: training stopped: {error}", file=sys.stderr)
+        return 1
+    except TrainingInterrupted as error:
+        print(f"python -m training: {error}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # before training began, or a second Ctrl-C: the last checkpoint is intact
+        print("python -m training: interrupted; checkpoints already written are intact (--resume continues "
+              "from the last one)", file=sys.stderr)
+        return 130
+    except OSError as error:  # a sample grid, log or history write failed: full or read-only disk
+        print(f"python -m training: training stopped: cannot write {error.filename or 'a file'} "
+              f"({error.strerror or error}); the last checkpoint is kept: free space, then --resume",
+              file=sys.stderr)
         return 1
     except (tf_errors.UnavailableError, tf_errors.DeadlineExceededError) as error:
         # multi-worker: a peer died (connection reset) or stopped answering (collective timeout)

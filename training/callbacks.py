@@ -1,8 +1,14 @@
-"""Callbacks of a training run: checkpoints, sample grids, and a stop on non-finite losses."""
+"""Callbacks of a training run: checkpoints, sample grids, a stop on non-finite losses, and Ctrl-C.
+
+`model.stop_training` set during an epoch means the epoch did not finish (an interruption): the
+epoch-end callbacks then write nothing, and SaveOnInterrupt has already saved the position in the epoch.
+"""
 
 import csv
 import math
 import os
+import signal
+import threading
 import time
 
 import keras
@@ -20,7 +26,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.run = run
 
     def on_epoch_end(self, epoch, logs=None):
-        self.run.save_checkpoint(self.model, epoch + 1)
+        if not self.model.stop_training:
+            self.run.save_checkpoint(self.model, epoch + 1)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -35,6 +42,8 @@ class SampleGrid(keras.callbacks.Callback):
         self.real = data.first_examples(8 if data.is_image else points)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training:
+            return
         samples, columns = self.model.grid_samples(self.count, self.seed, self.real)
         if self.data.is_image:
             picture = image_grid(to_uint8(samples, self.data.value_range), columns)
@@ -58,6 +67,54 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                                          "or --resume from it")
 
 
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C (SIGINT) or SIGTERM stopped the run after a checkpoint of where it was."""
+
+
+class SaveOnInterrupt(keras.callbacks.Callback):
+    """On SIGINT or SIGTERM: finish the current step, checkpoint the position inside the epoch, stop.
+
+    `first_step` is the step of the epoch that this fit starts at (a resumed, interrupted epoch). A second
+    Ctrl-C stops at once, as Python's default does; the last checkpoint on disk is still intact.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, run, first_step=0):
+        super().__init__()
+        self.run, self.first_step = run, first_step
+        self.requested, self.position, self.previous = None, None, {}
+
+    def _request(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+
+    def on_train_begin(self, logs=None):
+        if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+            self.previous = {s: signal.signal(s, self._request) for s in self.SIGNALS}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 == self.params["steps"]:
+            return  # the epoch's last step: let the epoch end and checkpoint as usual
+        if self.requested and not self.model.stop_training:
+            step = self.first_step + batch + 1
+            self.run.save_checkpoint(self.model, self.epoch, step)
+            self.position = (self.epoch, step)
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.first_step = 0  # only the first epoch of a fit can start inside itself
+
+    def on_train_end(self, logs=None):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous = {}
+
+
 class HistoryCSV(keras.callbacks.Callback):
     """One row per epoch: the epoch's mean losses, the generator steps so far, and the epoch's seconds."""
 
@@ -69,6 +126,8 @@ class HistoryCSV(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training:
+            return
         row = {"epoch": epoch + 1, "steps": self.model.steps_trained,
                "seconds": round(time.perf_counter() - self.started, 3),
                **{name: float(value) for name, value in (logs or {}).items()}}

@@ -32,10 +32,17 @@ COMMON_OPTIONS = {
                        positive=True, type=int),
     "mixed_precision": Option(False, "float16 compute with loss scaling (for GPUs); weights stay float32"),
     "jit": Option(False, "compile the train step with XLA"),
+    "steps_per_execution": Option(1, "train steps per call of the compiled train function (fewer Python "
+                                  "round trips; not for wgan and wgan_gp, which pick each step in Python)",
+                                  positive=True),
+    "deterministic": Option(False, "deterministic TensorFlow ops: with --seed, identical weights run after run "
+                            "(may be slower)"),
 }
 
-#: may differ from the saved config when resuming: training longer is what resuming is for
-RESUMABLE_CHANGES = ("epochs", "strategy", "replicas", "mixed_precision", "jit")
+#: may differ from the saved config when resuming: training longer is what resuming is for, and a lower
+#: learning rate is how a diverged run goes on (cyclegan's follows a schedule fixed at the start)
+RESUMABLE_CHANGES = ("epochs", "strategy", "replicas", "mixed_precision", "jit", "steps_per_execution",
+                     "deterministic", "learning_rate")
 
 
 class ConfigError(ValueError):
@@ -83,8 +90,11 @@ def resolve(overrides):
             where = f"it belongs to {', '.join(owners)}" if owners else "no variant has it"
             raise ConfigError(f"option '{key}' does not apply to model '{model}' ({where}); "
                               f"{model}'s options: {', '.join(options)}")
-    return {key: _check_value(key, overrides.get(key, option.default), option)
-            for key, option in options.items()}
+    config = {key: _check_value(key, overrides.get(key, option.default), option)
+              for key, option in options.items()}
+    if model in ("wgan", "wgan_gp") and config["steps_per_execution"] != 1:
+        raise ConfigError(f"{model} picks each step (critic or generator) in Python: use steps_per_execution 1")
+    return config
 
 
 def read_config_file(path):

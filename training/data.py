@@ -70,18 +70,20 @@ class Data:
             return tuple(np.asarray(self._to_model_range(next(iter(d.batch(n))))) for d in self.examples)
         return np.asarray(self._to_model_range(next(iter(self.examples.batch(n)))[0]))
 
-    def batches(self, batch_size, seed, first_epoch=0, per_step=1):
+    def batches(self, batch_size, seed, first_epoch=0, per_step=1, skip_steps=0):
         """Endless shuffled batches, (x, y) or (a, b); an epoch is `steps_per_epoch` of them.
 
-        The order depends on the seed alone, and a run resumed at `first_epoch` skips exactly the
-        examples already trained on, so it sees the batches a run never stopped would have seen.
+        The order depends on the seed alone, and a run resumed at `first_epoch` (and `skip_steps` steps
+        into it) skips exactly the examples already trained on, so it sees the batches a run never
+        stopped would have seen.
         With `per_step` k > 1, a batch holds k batches for one step, shaped (batch_size, k, ...): split
         across replicas along the first axis, each replica gets its share of every one of the k.
         """
         if batch_size > self.num_examples:
             raise DatasetError(f"a batch of {batch_size} is larger than the {self.num_examples} examples "
                                f"of {self.name}; lower --batch-size or raise --train-examples")
-        skip = first_epoch * self.steps_per_epoch(batch_size * per_step) * batch_size * per_step
+        steps_done = first_epoch * self.steps_per_epoch(batch_size * per_step) + skip_steps
+        skip = steps_done * batch_size * per_step
 
         def shuffled(examples, seed):
             buffer = min(self.num_examples * (2 if self.two_domains else 1), 100_000)
@@ -197,7 +199,7 @@ def load(name, split="train", limit=None, image_size=None, seed=0):
         data = _in_memory(name, images[:limit], labels[:limit], 10)
     elif name.startswith("fashion_mnist:"):
         images, labels = fashion_mnist_arrays(split)
-        class_a, class_b = _class_pair(name)
+        class_a, class_b = fashion_mnist_class_pair(name)
         data = _two_domains(name, images[labels == class_a][:limit], images[labels == class_b][:limit])
     elif name.startswith("tfds:cycle_gan/"):
         domains = [load_tfds(name.removeprefix("tfds:"), f"{split}{side}", limit) for side in "AB"]
@@ -223,7 +225,7 @@ def load(name, split="train", limit=None, image_size=None, seed=0):
     return data
 
 
-def _class_pair(name):
+def fashion_mnist_class_pair(name):
     try:
         class_a, class_b = (int(c) for c in name.removeprefix("fashion_mnist:").split("-"))
     except ValueError:

@@ -1,31 +1,355 @@
-"""Sample-quality measures. For now the PacGAN protocol on the 2-D toys (Lin et al. 2018, sec. 5):
-a sample is high quality when it lies within 3 standard deviations of its nearest mode, and a mode is
-covered when it is the nearest mode of at least one high-quality sample."""
+"""`python -m training.evaluate RUN_OR_ONNX`: measure a generator and write the results as JSON beside it.
+
+RUN_OR_ONNX is a run folder of `python -m training` or a generator file of `python -m export`. What is
+measured depends on the data the generator was trained on (shared/design.md, section 5):
+
+- fashion_mnist: domain FID and KID between 10,000 generated images and the 10,000 test images, from the
+  features of the shipped classifier (zoo/assets/), with the train-vs-test values of real data as the
+  floor; precision and recall (k-NN manifolds, k=3). Conditional generators: the classifier's accuracy on
+  images generated for each asked label, and the intra-class FID (mean over classes).
+  `--features inception` uses Keras' InceptionV3 ImageNet weights instead (needs internet once).
+- ring8, grid25: the PacGAN protocol on 2,500 samples (modes covered, % high quality, reverse KL).
+- fashion_mnist:A-B (CycleGAN): the share of translated test images that the classifier assigns to the
+  target class, both ways, and the mean cycle L1 error |F(G(a)) - a| in the [-1, 1] range.
+
+`python -m training.evaluate fgan-1d` runs the f-GAN 1-D experiment (training/fgan_experiment.py) and writes
+its table as JSON.
+
+Results go to RUN/evaluation.json or NAME.evaluation.json beside NAME.onnx (or --out).
+"""
+
+import argparse
+import glob
+import os
+import sys
+import time
 
 import numpy as np
 
-from training.data import TOY_STD, grid25_modes, ring8_modes
+from zoo.classifier import FashionClassifier
+from zoo.cli import OneLineErrorParser
+from zoo.files import sha256_of, write_json
+from zoo.metrics import fid, kernel_inception_distance, mode_coverage, precision_recall
 
-TOY_MODES = {"ring8": ring8_modes, "grid25": grid25_modes}
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SAMPLES = 10_000
+TOY_SAMPLES = 2_500  # the PacGAN protocol
+INCEPTION_SIZE = 299
+FGAN_TABLE = "fgan-1d"
 
 
-def mode_coverage(samples, modes, std, radius=3.0):
-    """Modes covered, the share of high-quality samples, and the reverse KL of the mode histogram.
+class EvaluationError(ValueError):
+    """A generator or option that cannot be evaluated; the message says what can."""
 
-    The reverse KL is KL(generated || true) between the high-quality samples' distribution over modes
-    and the uniform one of the data (0 when every mode gets the same share).
+
+class Generators:
+    """What evaluation needs of a generator, from a run folder (Keras) or ONNX files (onnxruntime).
+
+    generate(z, labels) -> float images in [-1, 1]; translate[direction](images) -> images, for CycleGAN.
     """
-    samples = np.asarray(samples, np.float64)
-    distances = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=-1)
-    nearest = distances.argmin(axis=1)
-    high_quality = distances[np.arange(len(samples)), nearest] <= radius * std
-    counts = np.bincount(nearest[high_quality], minlength=len(modes))
-    shares = counts / max(counts.sum(), 1)
-    present = shares > 0
-    reverse_kl = float(np.sum(shares[present] * np.log(shares[present] * len(modes))))
-    return {"modes_covered": int(present.sum()), "modes": len(modes),
-            "high_quality": float(high_quality.mean()), "reverse_kl": reverse_kl}
+
+    def __init__(self, kind, variant, dataset, num_classes, latent_dim, generate=None, translate=None):
+        self.kind, self.variant, self.dataset = kind, variant, dataset
+        self.num_classes, self.latent_dim = num_classes, latent_dim
+        self.generate, self.translate = generate, translate or {}
+
+    @classmethod
+    def from_onnx(cls, path):
+        from export.runtime import GeneratorFileError, OnnxGenerator
+
+        first = OnnxGenerator(path)
+        meta = first.metadata
+        if first.kind != "translation":
+            return cls(first.kind, meta["variant"], meta["dataset"], first.num_classes, first.latent_dim,
+                       generate=lambda z, labels: first.generate(z, labels))
+        # the other direction, when it was exported beside this one (same run config), gives the cycle error
+        translate = {meta["direction"]: first.translate}
+        for other_path in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(path)), "*.onnx"))):
+            if os.path.samefile(other_path, path):
+                continue
+            try:
+                other = OnnxGenerator(other_path)
+            except GeneratorFileError:
+                continue  # some other ONNX file: not ours to use
+            if other.kind == "translation" and other.metadata.get("config") == meta.get("config"):
+                translate.setdefault(other.metadata["direction"], other.translate)
+        return cls("translation", meta["variant"], meta["dataset"], 0, 0, translate=translate)
+
+    @classmethod
+    def from_run(cls, path):
+        from export.writer import TRANSLATION_DIRECTIONS, generator_kind, load_trained_model
+
+        model, info = load_trained_model(path)
+        config, generators = info["config"], model.generators
+
+        def batched(generator, batch_size=500):
+            """numpy in, numpy out, in batches: a Keras net called like the ONNX wrapper's session."""
+            def run(*inputs):
+                parts = []
+                for i in range(0, len(inputs[0]), batch_size):
+                    rows = [x[i:i + batch_size] for x in inputs]
+                    parts.append(np.asarray(generator(rows if len(rows) > 1 else rows[0], training=False)))
+                return np.concatenate(parts)
+            return run
+
+        if "generator" in generators:
+            generator = generators["generator"]
+            kind = generator_kind(generator)
+            run = batched(generator)
+            return cls(kind, config["model"], config["dataset"], info["data"]["num_classes"], config["latent_dim"],
+                       generate=lambda z, labels: run(z) if labels is None else run(z, labels.astype(np.int32)))
+        translate = {TRANSLATION_DIRECTIONS[name]: batched(g) for name, g in generators.items()}
+        return cls("translation", config["model"], config["dataset"], 0, 0, translate=translate)
+
+
+def load_generators(path):
+    if os.path.isdir(path):
+        return Generators.from_run(path)
+    if path.endswith(".onnx") and os.path.isfile(path):
+        return Generators.from_onnx(path)
+    raise EvaluationError(f"{path} is neither a run folder nor an .onnx file: pass a folder written by "
+                          "`python -m training` or a generator file written by `python -m export`")
+
+
+def default_output(path):
+    return os.path.join(path, "evaluation.json") if os.path.isdir(path) else path[:-len(".onnx")] + ".evaluation.json"
+
+
+# --- features ------------------------------------------------------------------------------------------
+
+class ClassifierFeatures:
+    name = "fashion_mnist_classifier"
+
+    def __init__(self):
+        self.classifier = FashionClassifier()
+        self.description = {"name": self.name, "sha256": self.classifier.record["sha256"],
+                            "test_accuracy": self.classifier.record["test_accuracy"]}
+
+    def __call__(self, images):
+        return self.classifier.run(images)[1]
+
+
+class InceptionFeatures:
+    """InceptionV3's 2048-d pool features of grayscale images tiled to RGB and resized to 299 x 299."""
+
+    name = "inception_v3"
+
+    def __init__(self, weights="imagenet", batch_size=50):
+        import keras
+
+        try:
+            self.model = keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
+                                                        input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3))
+        except Exception as error:  # keras wraps URL, HTTP and socket errors in plain Exceptions
+            raise EvaluationError(
+                f"cannot get InceptionV3's ImageNet weights ({str(error).splitlines()[0][:160]}): --features "
+                "inception downloads them once (about 90 MB, cached in ~/.keras/models), so it needs internet "
+                "the first time; offline, use the default --features classifier") from None
+        self.batch_size = batch_size
+        self.description = {"name": self.name, "weights": weights or "random"}
+
+    def __call__(self, images):
+        import tensorflow as tf
+
+        parts = []
+        for i in range(0, len(images), self.batch_size):
+            batch = tf.convert_to_tensor(images[i:i + self.batch_size], tf.float32)
+            rgb = tf.image.resize(tf.image.grayscale_to_rgb(batch) if batch.shape[-1] == 1 else batch,
+                                  (INCEPTION_SIZE, INCEPTION_SIZE), method="bilinear")
+            parts.append(np.asarray(self.model(rgb, training=False)))  # [-1, 1] is InceptionV3's own range
+        return np.concatenate(parts)
+
+
+def make_features(name):
+    return InceptionFeatures() if name == "inception" else ClassifierFeatures()
+
+
+def real_images(split, n=None, seed=0, classes=None):
+    """Fashion-MNIST images in [-1, 1] and labels: all of `split`, or n drawn without replacement."""
+    from training.data import fashion_mnist_arrays
+
+    images, labels = fashion_mnist_arrays(split)
+    if classes is not None:
+        keep = np.isin(labels, classes)
+        images, labels = images[keep], labels[keep]
+    if n is not None and n < len(images):
+        chosen = np.sort(np.random.default_rng(seed).choice(len(images), n, replace=False))
+        images, labels = images[chosen], labels[chosen]
+    return images.astype(np.float32) / 127.5 - 1.0, labels
+
+
+def distribution_metrics(real_features, generated_features):
+    kid_mean, kid_std = kernel_inception_distance(real_features, generated_features)
+    return {"fid": fid(real_features, generated_features), "kid": kid_mean, "kid_std": kid_std,
+            **precision_recall(real_features, generated_features)}
+
+
+# --- what each kind of generator is measured on -------------------------------------------------------
+
+def evaluate_images(generators, features, n, seed):
+    if generators.dataset != "fashion_mnist":
+        raise EvaluationError(f"no image metrics for dataset {generators.dataset}: evaluation knows "
+                              "fashion_mnist, ring8, grid25 and fashion_mnist:A-B")
+    clock = time.perf_counter()
+    z = np.random.default_rng(seed).standard_normal((n, generators.latent_dim)).astype(np.float32)
+    labels = (np.arange(n) % generators.num_classes).astype(np.int32) if generators.kind == "conditional" else None
+    generated = generators.generate(z, labels)
+    if generated.shape[1:] != (28, 28, 1) and features.name != "inception_v3":
+        raise EvaluationError(f"the classifier's features need 28 x 28 x 1 images, this generator makes "
+                              f"{generated.shape[1:]}: use --features inception")
+    seconds = {"generate": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    test_images, test_labels = real_images("test")
+    train_images, _ = real_images("train", n=len(test_images), seed=seed)
+    test_features, generated_features = features(test_images), features(generated)
+    train_features = features(train_images)
+    seconds["features"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    results = {**distribution_metrics(test_features, generated_features),
+               "floor": distribution_metrics(test_features, train_features)}
+    if generators.kind == "conditional":
+        results["conditional"] = conditional_metrics(generated, labels, test_images, test_labels,
+                                                     generated_features, test_features, features)
+    seconds["metrics"] = time.perf_counter() - clock
+    return {**results, "phase_seconds": seconds}
+
+
+def conditional_metrics(generated, labels, test_images, test_labels, generated_features, test_features,
+                        features):
+    """Accuracy of the classifier on the asked labels, and the FID of each class against its test images."""
+    classifier = features.classifier if isinstance(features, ClassifierFeatures) else FashionClassifier()
+    predicted = classifier.run(generated)[0].argmax(axis=1)
+    classes = np.unique(labels)
+    per_class_fid = [fid(test_features[test_labels == c], generated_features[labels == c]) for c in classes]
+    return {"accuracy": float((predicted == labels).mean()),
+            "per_class_accuracy": [float((predicted[labels == c] == c).mean()) for c in classes],
+            "intra_class_fid": float(np.mean(per_class_fid)), "per_class_fid": per_class_fid}
 
 
 def toy_mode_coverage(name, samples):
-    return mode_coverage(samples, TOY_MODES[name](), TOY_STD[name])
+    from training.data import TOY_STD, grid25_modes, ring8_modes
+
+    modes = {"ring8": ring8_modes, "grid25": grid25_modes}[name]()
+    return mode_coverage(samples, modes, TOY_STD[name])
+
+
+def evaluate_toy(generators, seed):
+    z = np.random.default_rng(seed).standard_normal((TOY_SAMPLES, generators.latent_dim)).astype(np.float32)
+    labels = (np.arange(TOY_SAMPLES) % generators.num_classes).astype(np.int32) \
+        if generators.kind == "conditional" else None
+    return {"samples": TOY_SAMPLES, **toy_mode_coverage(generators.dataset, generators.generate(z, labels))}
+
+
+def evaluate_translation(generators):
+    """Per direction: the share of translated test images classified as the target class; cycle L1."""
+    from training.data import fashion_mnist_class_pair
+
+    class_a, class_b = fashion_mnist_class_pair(generators.dataset)
+    classifier = FashionClassifier()
+    domains = {"A": real_images("test", classes=[class_a])[0], "B": real_images("test", classes=[class_b])[0]}
+    results = {"classes": {"A": class_a, "B": class_b}}
+    translated = {}
+    for direction, translate in generators.translate.items():
+        source, target = direction.split("->")
+        translated[source] = translate(domains[source])
+        predicted = classifier.run(translated[source])[0].argmax(axis=1)
+        results[direction] = {"target_class_share": float((predicted == results["classes"][target]).mean()),
+                              "images": len(predicted)}
+    for direction, translate in generators.translate.items():
+        source, target = direction.split("->")
+        if target in translated:  # images of domain `target`, translated to `source`, and back
+            back = translate(translated[target])
+            results[f"cycle_l1_{target}"] = float(np.abs(back - domains[target]).mean())
+    return results
+
+
+def evaluate(path, features="classifier", n=SAMPLES, seed=0):
+    """All the measures that apply to the generator(s) at `path`, as a dict."""
+    start = time.perf_counter()
+    generators = load_generators(path)
+    results = {"generator": os.path.abspath(path), "variant": generators.variant, "kind": generators.kind,
+               "dataset": generators.dataset, "seed": seed}
+    if os.path.isfile(path):  # which exact file these numbers belong to
+        results["generator_sha256"] = sha256_of(path)
+    if generators.kind == "translation":
+        results["translation"] = evaluate_translation(generators)
+    elif generators.dataset in ("ring8", "grid25"):
+        results["modes"] = evaluate_toy(generators, seed)
+    else:
+        extractor = make_features(features)
+        results.update(samples=n, features=extractor.description, **evaluate_images(generators, extractor, n, seed))
+    results["seconds"] = time.perf_counter() - start
+    return results
+
+
+def evaluate_fgan_table(steps, seed):
+    from training.fgan_experiment import run
+    from zoo.divergences import DIVERGENCES
+
+    start = time.perf_counter()
+    return {"experiment": "fgan-1d", "steps": steps, "seed": seed, "rows": run(list(DIVERGENCES), steps, seed),
+            "seconds": time.perf_counter() - start}
+
+
+def summary(results):
+    """A few lines for the terminal."""
+    if "rows" in results:
+        from training.fgan_experiment import format_table
+        return format_table(results["rows"])
+    if "modes" in results:
+        m = results["modes"]
+        return (f"modes covered {m['modes_covered']}/{m['modes']}, high quality {100 * m['high_quality']:.1f} %, "
+                f"reverse KL {m['reverse_kl']:.3f}")
+    if "translation" in results:
+        t = results["translation"]
+        lines = [f"{d}: {100 * v['target_class_share']:.1f} % classified as the target class"
+                 for d, v in t.items() if "->" in d]
+        lines += [f"{k}: {v:.4f}" for k, v in t.items() if k.startswith("cycle_l1")]
+        return "\n".join(lines)
+    floor = results["floor"]
+    lines = [f"{'':<10} {'generated':>10} {'real floor':>10}"]
+    lines += [f"{key:<10} {results[key]:10.4f} {floor[key]:10.4f}" for key in ("fid", "kid", "precision", "recall")]
+    if "conditional" in results:
+        c = results["conditional"]
+        lines.append(f"conditional accuracy {c['accuracy']:.4f}, intra-class FID {c['intra_class_fid']:.4f}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    from export.runtime import GeneratorFileError
+    from training.config import ConfigError
+    from training.data import DatasetError
+    from training.run import CheckpointError
+    from zoo.classifier import ChecksumError
+
+    parser = OneLineErrorParser(prog="python -m training.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", help=f"run folder, exported .onnx generator, or '{FGAN_TABLE}'")
+    parser.add_argument("--features", choices=("classifier", "inception"), default="classifier",
+                        help="feature network of FID/KID/precision/recall (default: the shipped classifier)")
+    parser.add_argument("--samples", type=int, default=SAMPLES, help=f"generated images (default: {SAMPLES})")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=3000, help=f"{FGAN_TABLE}: training steps per divergence")
+    parser.add_argument("--out", help="JSON file to write (default: beside the generator)")
+    args = parser.parse_args(argv)
+    if args.samples < 2 or args.steps <= 0:
+        parser.error("--samples must be at least 2 and --steps positive")
+    try:
+        if args.path == FGAN_TABLE:
+            results, out = evaluate_fgan_table(args.steps, args.seed), args.out or f"{FGAN_TABLE}.evaluation.json"
+        else:
+            results = evaluate(args.path, args.features, args.samples, args.seed)
+            out = args.out or default_output(args.path)
+    except (EvaluationError, DatasetError, ConfigError, CheckpointError, GeneratorFileError, ChecksumError,
+            FileNotFoundError) as error:
+        print(f"python -m training.evaluate: error: {error}", file=sys.stderr)
+        return 2
+    write_json(out, results)
+    print(summary(results))
+    print(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

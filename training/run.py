@@ -4,11 +4,13 @@
     RUN/data.json                shape, classes, size and value range of the data: what export needs
     RUN/checkpoints/latest.json  names the newest complete checkpoint; written last, atomically
     RUN/checkpoints/epoch-NNNN/  tf.train.Checkpoint of the whole model: both nets, both optimizers
+    RUN/checkpoints/epoch-NNNN-step-NNNNNN/  the same, saved when a run was interrupted inside an epoch
     RUN/samples/epoch-NNNN.png   the fixed latent batch after each epoch
     RUN/history.csv, RUN/logs/   per-epoch losses; TensorBoard logs
 
 A checkpoint is written into a temporary folder, renamed into place, and only then named by latest.json;
-killed at any moment, the run keeps a readable previous checkpoint.
+killed at any moment, the run keeps a readable previous checkpoint. A write that fails (full or read-only
+disk) raises CheckpointError and leaves the previous checkpoint named in latest.json.
 """
 
 import csv
@@ -65,7 +67,8 @@ class RunFolder:
             raise ConfigError(f"nothing to resume in {self.path}: drop --resume to start a new run")
         saved = self.saved_config()
         for key, value in overrides.items():
-            if key not in RESUMABLE_CHANGES and saved.get(key) != value:
+            schedule = key == "learning_rate" and saved.get("model") == "cyclegan"
+            if (key not in RESUMABLE_CHANGES or schedule) and saved.get(key) != value:
                 raise ConfigError(f"{self.path} was trained with {key}={saved.get(key)!r}, not {value!r}: "
                                   "drop that option to resume, or train into a new --out")
         return resolve({**saved, **overrides})
@@ -83,44 +86,60 @@ class RunFolder:
 
     # --- checkpoints ---------------------------------------------------------------------------------
 
-    def save_checkpoint(self, model, epoch):
-        name = f"epoch-{epoch:04d}"
+    def save_checkpoint(self, model, epoch, step=0):
+        """Checkpoint after `epoch` complete epochs and `step` steps of the next one (interrupted runs)."""
+        name = f"epoch-{epoch:04d}" + (f"-step-{step:06d}" if step else "")
         final = os.path.join(self.checkpoints, name)
         tmp = os.path.join(self.checkpoints, f".{name}.tmp")
         for stale in (tmp, final):  # left by a run killed before it named them in latest.json
             shutil.rmtree(stale, ignore_errors=True)
-        tf.train.Checkpoint(model=model).write(os.path.join(tmp, "ckpt"))
-        os.rename(tmp, final)
-        write_json(self.latest_path, {"epoch": epoch, "checkpoint": f"{name}/ckpt",
-                                      "steps": model.steps_trained})
+        try:
+            tf.train.Checkpoint(model=model).write(os.path.join(tmp, "ckpt"))
+            os.rename(tmp, final)
+            write_json(self.latest_path, {"epoch": epoch, "step": step, "checkpoint": f"{name}/ckpt",
+                                          "steps": model.steps_trained})
+        except (OSError, tf.errors.OpError) as error:
+            shutil.rmtree(tmp, ignore_errors=True)
+            reason = getattr(error, "strerror", None) or str(error).strip().splitlines()[0][:200]
+            previous = self._describe_latest()
+            raise CheckpointError(f"cannot write checkpoint {final} ({reason}); {previous}: free disk space or "
+                                  "make the folder writable, then --resume") from None
         kept = sorted(n for n in os.listdir(self.checkpoints) if n.startswith("epoch-"))[-KEEP_CHECKPOINTS:]
         for entry in os.listdir(self.checkpoints):
             if entry != "latest.json" and entry not in kept:
                 shutil.rmtree(os.path.join(self.checkpoints, entry), ignore_errors=True)
 
+    def _describe_latest(self):
+        try:
+            epoch, step, prefix = self.latest_checkpoint()
+        except CheckpointError:
+            return "no earlier checkpoint exists"
+        return f"the last complete checkpoint ({os.path.dirname(prefix)}) is kept"
+
     def latest_checkpoint(self):
-        """(epoch, checkpoint path prefix) of the newest complete checkpoint."""
+        """(epochs, steps into the next epoch, checkpoint path prefix) of the newest complete checkpoint."""
         if not os.path.exists(self.latest_path):
             raise CheckpointError(f"{self.path} has no checkpoint (no epoch finished): "
                                   "start over with --overwrite")
         try:
             with open(self.latest_path) as f:
                 latest = json.load(f)
-            return int(latest["epoch"]), os.path.join(self.checkpoints, latest["checkpoint"])
+            return (int(latest["epoch"]), int(latest.get("step", 0)),
+                    os.path.join(self.checkpoints, latest["checkpoint"]))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise CheckpointError(f"{self.latest_path} is unreadable ({error!r}): "
                                   "start over with --overwrite") from None
 
     def restore_checkpoint(self, model):
-        """Load the newest checkpoint into `model` (nets and optimizers); returns its epoch."""
-        epoch, prefix = self.latest_checkpoint()
+        """Load the newest checkpoint into `model` (nets and optimizers); returns (epochs, steps into the next)."""
+        epoch, step, prefix = self.latest_checkpoint()
         try:
             tf.train.Checkpoint(model=model).read(prefix).assert_consumed()
         except (tf.errors.OpError, ValueError, AssertionError) as error:
             reason = str(error).strip().splitlines()[0][:300]
             raise CheckpointError(f"checkpoint {prefix} cannot be restored ({type(error).__name__}: "
                                   f"{reason}); start over with --overwrite") from None
-        return epoch
+        return epoch, step
 
     def trim_history(self, epochs_kept):
         """Drop history rows of epochs after the checkpoint being resumed (they will be trained again)."""

@@ -7,9 +7,11 @@ import tempfile
 import time
 
 import keras
+import tensorflow as tf
 
 from training import data as datasets
-from training.callbacks import EpochCheckpoint, HistoryCSV, SampleGrid, StopOnNonFiniteLoss
+from training.callbacks import (EpochCheckpoint, HistoryCSV, SampleGrid, SaveOnInterrupt, StopOnNonFiniteLoss,
+                                TrainingInterrupted)
 from training.config import ConfigError
 from training.run import RunFolder
 from training.strategies import is_chief, make_strategy
@@ -24,6 +26,14 @@ def build_model(config, spec):
         raise ConfigError(f"{config['model']} cannot train on {config['dataset']}: {error}") from None
 
 
+def apply_learning_rate(model, config):
+    """A resumed run takes the configured learning rate (a resumable change: lower it after a divergence)
+    instead of the one restored with the optimizer state; a schedule (CycleGAN) cannot change."""
+    for optimizer in (model.g_optimizer, model.d_optimizer):
+        if isinstance(optimizer.learning_rate, keras.Variable):
+            optimizer.learning_rate.assign(config["learning_rate"])
+
+
 def default_out(config):
     return os.path.join("runs", f"{config['model']}-{config['dataset'].replace(':', '_').replace('/', '_')}-"
                                 f"{time.strftime('%Y%m%d-%H%M%S')}")
@@ -34,7 +44,9 @@ def train(overrides, out, resume=False, overwrite=False, verbose=None):
 
     Everything that can be wrong with the inputs (config, folder, strategy, data) is checked before the
     folder is touched, so a refused run damages nothing already there. In a multi-worker run only the
-    chief writes to `out`; the other workers write to temporary folders, removed at the end.
+    chief writes to `out`; the other workers write to temporary folders, removed at the end. Ctrl-C
+    checkpoints the position inside the epoch and raises TrainingInterrupted; resuming continues from
+    that step with the batches and noise the run would have used.
     """
     run = RunFolder(out)
     config = run.resolve_config(overrides, resume, overwrite)
@@ -47,14 +59,18 @@ def train(overrides, out, resume=False, overwrite=False, verbose=None):
                          image_size=config["image_size"], seed=config["seed"])
     keras.config.set_dtype_policy("mixed_float16" if config["mixed_precision"] else "float32")
     keras.utils.set_random_seed(config["seed"])
+    if config["deterministic"]:
+        tf.config.experimental.enable_op_determinism()
     chief = is_chief(strategy)
     writer = run if chief else RunFolder(tempfile.mkdtemp(prefix="gan-zoo-worker-"))
     try:
         with strategy.scope():
             model = build_model(config, data.spec)
-            first_epoch = run.restore_checkpoint(model) if resume else 0
+            first_epoch, first_step = run.restore_checkpoint(model) if resume else (0, 0)
+            if resume:
+                apply_learning_rate(model, config)
         per_step = model.real_batches_per_step
-        batches = data.batches(config["batch_size"], config["seed"], first_epoch, per_step)
+        steps_per_epoch = data.steps_per_epoch(config["batch_size"] * per_step)
         writer.start(config, data, overwrite and chief)
         writer.trim_history(first_epoch)
         if verbose != 0:
@@ -63,17 +79,32 @@ def train(overrides, out, resume=False, overwrite=False, verbose=None):
         if first_epoch >= config["epochs"]:
             print(f"{out} already trained {first_epoch} epochs; ask for more with --epochs")
             return model
+        interrupt = SaveOnInterrupt(writer, first_step)
+        # The checkpoint comes last: it is the commit point of an epoch. Killed before it, the run resumes
+        # from the previous epoch and rewrites that epoch's history row and grid; killed after, all is there.
         callbacks = [
             StopOnNonFiniteLoss(),
-            EpochCheckpoint(writer),  # on every worker: saving may read variables through collectives
-            SampleGrid(writer, data, config["seed"]),
+            interrupt,
             HistoryCSV(writer.history),
+            SampleGrid(writer, data, config["seed"]),
             keras.callbacks.TensorBoard(writer.logs),
+            EpochCheckpoint(writer),  # on every worker: saving may read variables through collectives
         ]
-        model.fit(batches, epochs=config["epochs"], initial_epoch=first_epoch,
-                  steps_per_epoch=data.steps_per_epoch(config["batch_size"] * per_step),
-                  callbacks=callbacks, shuffle=False,
-                  verbose=verbose if verbose is not None else 1 if sys.stdout.isatty() else 2)
+        # An interrupted epoch is finished by a fit of its remaining steps; then the rest as usual.
+        pieces = [(first_epoch, first_step, first_epoch + 1)] if first_step else []
+        pieces.append((first_epoch + bool(first_step), 0, config["epochs"]))
+        for epoch, step, end in pieces:
+            if epoch >= end:
+                continue
+            batches = data.batches(config["batch_size"], config["seed"], epoch, per_step, skip_steps=step)
+            model.fit(batches, epochs=end, initial_epoch=epoch, steps_per_epoch=steps_per_epoch - step,
+                      callbacks=callbacks, shuffle=False,
+                      verbose=verbose if verbose is not None else 1 if sys.stdout.isatty() else 2)
+            if interrupt.position:
+                epoch, step = interrupt.position
+                raise TrainingInterrupted(f"interrupted by {interrupt.requested} at step {step} of epoch "
+                                          f"{epoch + 1}; saved a checkpoint there. Continue with: "
+                                          f"python -m training --out {out} --resume")
         return model
     finally:
         keras.config.set_dtype_policy("float32")

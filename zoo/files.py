@@ -1,9 +1,10 @@
 """Atomic file writes: a file appears under its final name complete, or not at all.
 
-Numpy-free and TensorFlow-free, so the deploy side can use it too.
+Numpy-free and TensorFlow-free, so the deploy side can use it too. Also the SHA-256 of a file.
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -38,3 +39,11 @@ def write_json(path, value):
     with atomic_writer(path, "w") as f:
         json.dump(value, f, indent=2, sort_keys=True)
         f.write("\n")
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

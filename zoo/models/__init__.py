@@ -46,7 +46,8 @@ def _compile(model, config, g_optimizer, d_optimizer):
     """Compile with the training options: loss scaling for mixed precision, XLA for `jit`."""
     if config["mixed_precision"]:
         g_optimizer, d_optimizer = (keras.optimizers.LossScaleOptimizer(o) for o in (g_optimizer, d_optimizer))
-    model.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer, jit_compile=config["jit"])
+    model.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer, jit_compile=config["jit"],
+                  steps_per_execution=config["steps_per_execution"])
     return model
 
 
