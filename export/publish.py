@@ -11,9 +11,7 @@ SHA-256 of every file, metrics) is rewritten atomically. A CycleGAN run gives tw
 NAME-b2a.
 """
 
-import contextlib
 import datetime
-import fcntl
 import json
 import os
 import shutil
@@ -24,7 +22,7 @@ import numpy as np
 
 from export.runtime import OnnxGenerator
 from zoo.classifier import CLASS_NAMES
-from zoo.files import atomic_writer, sha256_of, write_json
+from zoo.files import atomic_writer, exclusive_lock, sha256_of, write_json
 from zoo.grid import image_grid, save_png
 from zoo.hub import INDEX, REPOSITORY_HUB, check_name
 
@@ -46,14 +44,6 @@ def read_index(hub):
         return {"format": 1, "models": {}}
     with open(_index_path(hub)) as f:
         return json.load(f)
-
-
-@contextlib.contextmanager
-def _hub_lock(hub):
-    """One publisher at a time: the index is read, changed and rewritten under this lock."""
-    with open(os.path.join(hub, ".publish.lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 def _training_summary(run):
@@ -143,7 +133,7 @@ def _model_name(base, metadata):
 
 def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0"):
     """Export, evaluate and publish every generator of `run`; returns the names published."""
-    from export.writer import export_run
+    from export.writer import export_run, move_into_place
 
     check_name(name, "a model")
     os.makedirs(hub, exist_ok=True)
@@ -177,11 +167,9 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0"):
                 f.write(card(model_name, entry, "samples.png"))
             entry["files"] = {f: {"size": os.path.getsize(os.path.join(staging, f)),
                                   "sha256": sha256_of(os.path.join(staging, f))} for f in sorted(os.listdir(staging))}
-            with _hub_lock(hub):
-                target = os.path.join(hub, model_name)
-                if os.path.exists(target):
-                    shutil.rmtree(target)
-                os.rename(staging, target)
+            # one publisher at a time: the index is read, changed and rewritten under this lock
+            with exclusive_lock(os.path.join(hub, ".publish.lock")):
+                move_into_place(staging, os.path.join(hub, model_name))
                 index = read_index(hub)
                 index["models"][model_name] = entry
                 write_json(_index_path(hub), index)

@@ -140,7 +140,7 @@ def check_parity(generator, saved_model_dir, onnx_path, output_name, num_classes
     return report
 
 
-def _move_into_place(source, target):
+def move_into_place(source, target):
     """Replace `target` (file or folder) by `source` so that readers see the old or the new one whole."""
     if os.path.isdir(source) and os.path.exists(target):
         stale = tempfile.mkdtemp(dir=os.path.dirname(target), prefix=".replaced-")
@@ -175,7 +175,7 @@ def export_generator(name, generator, metadata, out, opset, num_classes):
         parity = check_parity(generator, saved_model_dir, onnx_path, output_name, num_classes)
         targets = {os.path.join(out, os.path.basename(p)): p for p in (saved_model_dir, onnx_path)}
         for target, source in targets.items():
-            _move_into_place(source, target)
+            move_into_place(source, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     onnx_target = os.path.join(out, f"{name}.onnx")

@@ -4,6 +4,7 @@ Numpy-free and TensorFlow-free, so the deploy side can use it too. Also the SHA-
 """
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -39,6 +40,17 @@ def write_json(path, value):
     with atomic_writer(path, "w") as f:
         json.dump(value, f, indent=2, sort_keys=True)
         f.write("\n")
+
+
+@contextlib.contextmanager
+def exclusive_lock(path):
+    """Hold an exclusive flock on `path` (created if missing): processes that take it take turns."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def sha256_of(path):

@@ -13,7 +13,6 @@ while reading, and redirects may only lead to http(s).
 
 import contextlib
 import difflib
-import fcntl
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from zoo.files import sha256_of, write_json
+from zoo.files import exclusive_lock, sha256_of, write_json
 
 HUB_ENV, CACHE_ENV = "GAN_ZOO_HUB", "GAN_ZOO_CACHE"
 REPOSITORY_HUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub")
@@ -176,7 +175,7 @@ class Hub:
     def _fetch(self, name, file_name, declared):
         target = self.path(name, file_name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        with _locked(target + ".lock"):
+        with exclusive_lock(target + ".lock"):
             if os.path.isfile(target) and sha256_of(target) == declared["sha256"]:
                 return target  # cached (perhaps by the process this one waited for)
             url = f"{self.url}/{urllib.parse.quote(name)}/{urllib.parse.quote(file_name)}"
@@ -270,16 +269,6 @@ def _reason(error):
 def _remove(path):
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-@contextlib.contextmanager
-def _locked(path):
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def extract_archive(archive, target):
