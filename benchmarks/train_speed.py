@@ -8,9 +8,12 @@ keras.random.normal, under fit(), no XLA, a tf.data pipeline that shuffles, batc
 cache, no prefetch). It uses the same nets (zoo.nets.dcgan_*), the same losses (non-saturating) and the
 same Adam settings as ours, at the default batch size on Fashion-MNIST.
 
-Ours is every variant as `python -m training` builds it, on its own input pipeline, in three settings:
-as configured by default, with `--jit` (XLA), and with XLA plus several steps per call to the compiled
-function (`steps_per_execution`; not for WGAN and WGAN-GP, which pick each step in Python). Rows alternate
+Ours is every variant as `python -m training` builds it, on its own input pipeline, in five settings:
+as configured by default; with `--reuse-fakes` (the generator step reuses the last discriminator step's
+fakes: one generator forward pass a step instead of two, a change of the algorithm, so it is off by
+default); with `--jit` (XLA); with XLA plus several steps per call to the compiled function
+(`steps_per_execution`; not for WGAN and WGAN-GP, which pick each step in Python); with XLA and
+`--reuse-fakes`. Rows alternate
 reference and ours `--repeats` times and report the best of each, so a noisy machine still gives a ratio
 that holds. "where the time goes" splits a step into the input pipeline alone and the compiled step
 alone (the same batch fed again), for the reference and for ours.
@@ -25,7 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402  (after the log level: importing keras starts TensorFlow)
 
 VARIANTS = ("gan", "cgan", "fgan", "wgan", "wgan_gp")
-SETTINGS = {"default": {}, "jit": {"jit": True}, "jit+spe": {"jit": True, "steps_per_execution": 8}}
+SETTINGS = {"default": {}, "reuse": {"reuse_fakes": True}, "jit": {"jit": True},
+            "jit+spe": {"jit": True, "steps_per_execution": 8}, "jit+reuse": {"jit": True, "reuse_fakes": True}}
 
 
 def reference_gan(generator, discriminator, latent_dim):

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -65,6 +66,33 @@ def test_gan_takes_k_discriminator_steps_per_generator_step():
     gan = build("gan", d_steps=3)
     train_steps(gan, IMAGES, 2)
     assert int(gan.d_optimizer.iterations) == 6 and int(gan.g_optimizer.iterations) == 2
+
+
+@pytest.mark.parametrize("model,overrides", [
+    ("gan", {}),
+    ("gan", {"d_steps": 2}),
+    ("cgan", {}),
+    ("fgan", {"divergence": "kl"}),
+    ("wgan_gp", {"n_critic": 1}),
+])
+def test_reuse_fakes_takes_the_same_step_with_one_generator_pass(model, overrides):
+    """With one z for every draw, fresh noise would make exactly the fakes that reuse_fakes reuses: the same
+    trainable weights after the steps, with one generator forward pass fewer a step."""
+    z = tf.constant(np.random.default_rng(0).standard_normal((8, TINY["latent_dim"])), tf.float32)
+    trained = []
+    for reuse in (False, True):
+        keras.utils.set_random_seed(0)  # the same initial weights
+        gan = build(model, reuse_fakes=reuse, **overrides)
+        gan.sample_noise = lambda size, draw: z
+        calls = []
+        generate = gan.generate
+        gan.generate = lambda *args, **kwargs: calls.append(1) or generate(*args, **kwargs)
+        gan.train_step(batch(IMAGES, 8, gan.real_batches_per_step))  # eagerly: one call of generate a pass
+        assert len(calls) == gan.d_steps + (not reuse)
+        train_steps(gan, IMAGES, 2)
+        trained.append(weights(gan.generator.trainable_variables + gan.discriminator.trainable_variables))
+    for fresh, reused in zip(*trained):
+        np.testing.assert_allclose(reused, fresh, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(DIVERGENCES))

@@ -20,6 +20,7 @@ GLOBAL_BATCH = 8
 VARIANT_CASES = {
     "gan-non_saturating": ("gan", IMAGES, {}),
     "gan-minimax-k2": ("gan", IMAGES, {"loss": "minimax", "d_steps": 2}),
+    "gan-minimax-k2-reuse_fakes": ("gan", IMAGES, {"loss": "minimax", "d_steps": 2, "reuse_fakes": True}),
     "cgan": ("cgan", IMAGES, {}),
     "fgan-kl": ("fgan", IMAGES, {"divergence": "kl"}),
     "wgan": ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 1}),

@@ -19,16 +19,22 @@ class GAN(AdversarialModel):
     With d_steps = k > 1, one train_step reads k real batches at once, shaped (batch, k, ...), and
     discriminator step j uses [:, j]. Subclasses change the losses (`d_loss_fn`, `g_loss_fn`, or
     `discriminator_loss`, `generator_loss`) or the conditioning (`generate`, `discriminate`) and keep the loop.
+
+    The generator step draws fresh noise, as Algorithm 1 of Goodfellow et al. does. With `reuse_fakes`, it
+    reuses the fakes of the last discriminator step instead (as the PyTorch DCGAN example does): the
+    generator then runs forward once per train step instead of twice: a sixth less arithmetic for the DCGAN
+    nets at 28 x 28 (the generator forward pass is 7.3 of the 42 million multiply-adds per image and step).
     """
 
     def __init__(self, generator, discriminator, latent_dim, loss="non_saturating", d_steps=1,
-                 loss_names=("d_loss", "g_loss"), **kwargs):
+                 reuse_fakes=False, loss_names=("d_loss", "g_loss"), **kwargs):
         super().__init__(loss_names, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.d_loss_fn, self.g_loss_fn = LOSSES[loss] if loss else (None, None)  # variants may set their own
         self.d_steps = d_steps
+        self.reuse_fakes = reuse_fakes
 
     @property
     def real_batches_per_step(self):
@@ -71,19 +77,26 @@ class GAN(AdversarialModel):
         """z ~ N(0, I), different for every step, draw and replica. Tests override it to fix z."""
         return tf.random.stateless_normal((batch_size, self.latent_dim), seed=self.random_key(draw))
 
-    def discriminator_step(self, real, labels, draw=0):
-        z = self.sample_noise(ops.shape(real)[0], draw)
+    def discriminator_step(self, real, labels, draw=0, fake=None):
+        """One discriminator update against `fake`, or against fakes of fresh noise."""
+        if fake is None:
+            fake = self.generate(self.sample_noise(ops.shape(real)[0], draw), labels, training=True)
         with tf.GradientTape() as tape:
-            fake = self.generate(z, labels, training=True)
             per_example, logged = self.discriminator_loss(real, fake, labels)
             loss = self.global_mean(per_example)
         self.apply_gradients(self.d_optimizer, tape, loss, self.discriminator_variables)
         self.track(**logged)
 
-    def generator_step(self, labels, draw):
+    def generator_step(self, labels, draw, real=None):
+        """One generator update on fakes of fresh noise. Given `real` (reuse_fakes), those fakes first
+        serve the discriminator step on `real`, so one forward pass of the generator serves both."""
         z = self.sample_noise(ops.shape(labels)[0], draw)
         with tf.GradientTape() as tape:
-            per_example, logged = self.generator_loss(self.generate(z, labels, training=True), labels)
+            fake = self.generate(z, labels, training=True)
+            if real is not None:
+                with tape.stop_recording():  # the discriminator's update is no part of G's gradient
+                    self.discriminator_step(real, labels, draw, fake)
+            per_example, logged = self.generator_loss(fake, labels)  # against the updated discriminator
             loss = self.global_mean(per_example)
         self.apply_gradients(self.g_optimizer, tape, loss, self.generator_variables)
         self.track(**logged)
@@ -92,9 +105,14 @@ class GAN(AdversarialModel):
         real, labels = data
         batches = [(real, labels)] if self.d_steps == 1 else [(real[:, j], labels[:, j])
                                                               for j in range(self.d_steps)]
-        for draw, (real, labels) in enumerate(batches):
+        *first, (last_real, last_labels) = batches
+        for draw, (real, labels) in enumerate(first):
             self.discriminator_step(real, labels, draw)
-        self.generator_step(labels, draw=self.d_steps)
+        if self.reuse_fakes:
+            self.generator_step(last_labels, draw=len(first), real=last_real)
+        else:
+            self.discriminator_step(last_real, last_labels, draw=len(first))
+            self.generator_step(last_labels, draw=len(batches))
         return self.results()
 
     def grid_samples(self, count, seed, real_examples):

@@ -53,12 +53,6 @@ class WGAN(GAN):
         self.discriminator_step(real, labels, draw=0)
         return self.results()
 
-    def train_step(self, data):
-        real, labels = data
-        self.discriminator_step(real, labels, draw=0)
-        self.generator_step(labels, draw=1)
-        return self.results()
-
     def make_train_function(self, force=False):
         if self.train_function is not None and not force:
             return self.train_function
