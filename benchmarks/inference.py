@@ -19,11 +19,11 @@ import glob
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 
 import numpy as np
+
+from benchmarks.memory import peak_resident_mb
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -141,14 +141,9 @@ def benchmark_generator(generator, name, export_dir, peak):
 
 
 def peak_memory(onnx_path, n):
-    """Peak resident MB (VmHWM) of a fresh process that loads the wrapper and samples n images.
-
-    VmHWM, not getrusage's ru_maxrss: after fork + exec, ru_maxrss keeps the parent's high-water mark."""
-    code = ("from export.runtime import OnnxGenerator; "
-            f"OnnxGenerator({onnx_path!r}).sample({n}, seed=0); "
-            "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    return int(out.strip()) / 1024
+    """Peak resident MB of a fresh process that loads the wrapper and samples n images."""
+    return peak_resident_mb(f"from export.runtime import OnnxGenerator\n"
+                            f"OnnxGenerator({onnx_path!r}).sample({n}, seed=0)")
 
 
 def main(argv=None):

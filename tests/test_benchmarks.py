@@ -1,7 +1,8 @@
-"""The profile summary of benchmarks/profile_step.py reads real profiler traces correctly."""
+"""The measuring helpers of benchmarks/: the profile summary reads real traces, peak memory is a fresh process's."""
 
 import tensorflow as tf
 
+from benchmarks.memory import peak_resident_mb
 from benchmarks.profile_step import kernel_time_by_kind, op_kind
 
 
@@ -27,3 +28,9 @@ def test_kernel_time_by_kind_sums_a_real_trace(tmp_path):
     totals = kernel_time_by_kind(str(tmp_path), steps=5)
     assert totals["MatMul"] > 0
     assert not any(wrapper in kind for kind in totals for wrapper in ("ExecutorState", "ParallelFor"))
+
+
+def test_peak_resident_memory_is_the_child_process_own():
+    small = peak_resident_mb("pass")
+    large = peak_resident_mb("block = bytearray(300 * 2**20)")  # 300 MB, touched (zero-filled)
+    assert small < 100 and 290 < large - small < 330
