@@ -202,24 +202,32 @@ def evaluate_images(generators, features, n, seed):
     clock = time.perf_counter()
     test_images, test_labels = real_images("test")
     train_images, _ = real_images("train", n=len(test_images), seed=seed)
-    test_features, generated_features = features(test_images), features(generated)
-    train_features = features(train_images)
+    if generators.kind == "conditional":
+        generated_features, predicted = features_and_predictions(features, generated)
+    else:
+        generated_features = features(generated)
+    test_features, train_features = features(test_images), features(train_images)
     seconds["features"] = time.perf_counter() - clock
     clock = time.perf_counter()
     results = {**distribution_metrics(test_features, generated_features),
                "floor": distribution_metrics(test_features, train_features)}
     if generators.kind == "conditional":
-        results["conditional"] = conditional_metrics(generated, labels, test_images, test_labels,
-                                                     generated_features, test_features, features)
+        results["conditional"] = conditional_metrics(predicted, labels, test_labels, generated_features,
+                                                     test_features)
     seconds["metrics"] = time.perf_counter() - clock
     return {**results, "phase_seconds": seconds}
 
 
-def conditional_metrics(generated, labels, test_images, test_labels, generated_features, test_features,
-                        features):
+def features_and_predictions(features, images):
+    """`features(images)` and the classifier's predicted classes: one pass when they are the classifier's."""
+    if isinstance(features, ClassifierFeatures):
+        logits, image_features = features.classifier.run(images)
+        return image_features, logits.argmax(axis=1)
+    return features(images), FashionClassifier().run(images)[0].argmax(axis=1)
+
+
+def conditional_metrics(predicted, labels, test_labels, generated_features, test_features):
     """Accuracy of the classifier on the asked labels, and the FID of each class against its test images."""
-    classifier = features.classifier if isinstance(features, ClassifierFeatures) else FashionClassifier()
-    predicted = classifier.run(generated)[0].argmax(axis=1)
     classes = np.unique(labels)
     per_class_fid = [fid(test_features[test_labels == c], generated_features[labels == c]) for c in classes]
     return {"accuracy": float((predicted == labels).mean()),
@@ -247,7 +255,8 @@ def evaluate_translation(generators):
 
     class_a, class_b = fashion_mnist_class_pair(generators.dataset)
     classifier = FashionClassifier()
-    domains = {"A": real_images("test", classes=[class_a])[0], "B": real_images("test", classes=[class_b])[0]}
+    images, labels = real_images("test", classes=[class_a, class_b])
+    domains = {"A": images[labels == class_a], "B": images[labels == class_b]}
     results = {"classes": {"A": class_a, "B": class_b}}
     translated = {}
     for direction, translate in generators.translate.items():
