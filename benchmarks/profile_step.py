@@ -17,13 +17,13 @@ import collections
 import glob
 import os
 import re
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402  (after the log level: importing keras starts TensorFlow)
 
-from benchmarks.train_speed import SETTINGS, build_ours, reference_gan, reference_pipeline  # noqa: E402
+from benchmarks.train_speed import (SETTINGS, EpochTimes, build_ours, reference_gan,  # noqa: E402
+                                    reference_pipeline)
 
 #: trace events that only wrap the kernels inside them (counting them would count the kernels twice)
 WRAPPERS = re.compile(r"ExecutorState::|ParallelFor|ThunkExecutor::|CpuExecutable::|BlockUntilReady|"
@@ -58,9 +58,10 @@ def kernel_time_by_kind(logdir, steps):
     return totals
 
 
-class _TimeThenProfile(keras.callbacks.Callback):
-    """On one fit of three epochs: the first warms up (tracing, compiling, the shuffle buffer filled), the
-    second is timed, the third is traced. One fit, so the input pipeline is not started anew."""
+class _ProfileThirdEpoch(EpochTimes):
+    """Epoch times, and a profiler trace of the third epoch. On one fit of three epochs: the first warms up
+    (tracing, compiling, the shuffle buffer filled), the second is timed, the third traced; one fit, so the
+    input pipeline is not started anew."""
 
     def __init__(self, folder):
         super().__init__()
@@ -69,24 +70,23 @@ class _TimeThenProfile(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         import tensorflow as tf
 
-        self.start = time.perf_counter()
         if epoch == 2:
             tf.profiler.experimental.start(self.folder)
+        super().on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
 
-        if epoch == 1:
-            self.seconds = time.perf_counter() - self.start
+        super().on_epoch_end(epoch, logs)
         if epoch == 2:
             tf.profiler.experimental.stop()
 
 
 def profile(name, model, batches, steps, logdir):
     """(ms per step without the profiler, {op kind: kernel ms per step} under it)."""
-    callback = _TimeThenProfile(os.path.join(logdir, name))
+    callback = _ProfileThirdEpoch(os.path.join(logdir, name))
     model.fit(batches, epochs=3, steps_per_epoch=steps, verbose=0, callbacks=[callback])
-    return 1000 * callback.seconds / steps, kernel_time_by_kind(callback.folder, steps)
+    return 1000 * callback.seconds[1] / steps, kernel_time_by_kind(callback.folder, steps)
 
 
 def main(argv=None):

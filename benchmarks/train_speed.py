@@ -100,7 +100,9 @@ def build_ours(variant, setting, data):
     return model, batches, config["batch_size"] * model.real_batches_per_step
 
 
-class _EpochTimes(keras.callbacks.Callback):
+class EpochTimes(keras.callbacks.Callback):
+    """Seconds of each epoch of a fit."""
+
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
 
@@ -115,7 +117,7 @@ def steps_per_second(model, batches, steps, repeats=2):
     """Steady-state fit throughput: one fit of 1 + `repeats` epochs of `steps` steps on one iterator; the
     first epoch (tracing, XLA compiling, filling the shuffle buffer) is dropped, the best other is kept."""
     steps -= steps % model.steps_per_execution
-    times = _EpochTimes()
+    times = EpochTimes()
     model.fit(batches, epochs=1 + repeats, steps_per_epoch=steps, verbose=0, shuffle=False, callbacks=[times])
     return steps / min(times.seconds[1:])
 
