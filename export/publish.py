@@ -22,7 +22,7 @@ import numpy as np
 
 from export.runtime import OnnxGenerator
 from zoo.classifier import CLASS_NAMES
-from zoo.files import atomic_writer, exclusive_lock, sha256_of, write_json
+from zoo.files import atomic_writer, exclusive_lock, move_into_place, sha256_of, write_json
 from zoo.grid import image_grid, save_png
 from zoo.hub import INDEX, REPOSITORY_HUB, check_name
 
@@ -133,7 +133,7 @@ def _model_name(base, metadata):
 
 def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0"):
     """Export, evaluate and publish every generator of `run`; returns the names published."""
-    from export.writer import export_run, move_into_place
+    from export.writer import export_run
 
     check_name(name, "a model")
     os.makedirs(hub, exist_ok=True)

@@ -21,7 +21,7 @@ from export.runtime import OnnxGenerator
 from training.config import ConfigError, resolve
 from training.run import RunFolder
 from training.train import build_model
-from zoo.files import sha256_of, write_json
+from zoo.files import move_into_place, sha256_of, write_json
 from zoo.models import DataSpec
 
 OPSETS = (17, 18)  # tf2onnx 1.17 supports opsets up to 18
@@ -138,17 +138,6 @@ def check_parity(generator, saved_model_dir, onnx_path, output_name, num_classes
                 raise ExportError(f"{kind} export differs from Keras by up to {difference:.3g} (allowed "
                                   f"{tolerance:g} relative) on a batch of {batch}; nothing was written")
     return report
-
-
-def move_into_place(source, target):
-    """Replace `target` (file or folder) by `source` so that readers see the old or the new one whole."""
-    if os.path.isdir(source) and os.path.exists(target):
-        stale = tempfile.mkdtemp(dir=os.path.dirname(target), prefix=".replaced-")
-        os.rename(target, os.path.join(stale, "old"))
-        os.rename(source, target)
-        shutil.rmtree(stale)
-    else:
-        os.replace(source, target)
 
 
 def export_generator(name, generator, metadata, out, opset, num_classes):

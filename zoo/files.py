@@ -1,6 +1,7 @@
 """Atomic file writes: a file appears under its final name complete, or not at all.
 
-Numpy-free and TensorFlow-free, so the deploy side can use it too. Also the SHA-256 of a file.
+Numpy-free and TensorFlow-free, so the deploy side can use it too. Also the SHA-256 of a file, a lock file,
+and the replacement of a whole folder.
 """
 
 import contextlib
@@ -8,6 +9,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 
 _UMASK = os.umask(0)
@@ -59,3 +61,14 @@ def sha256_of(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def move_into_place(source, target):
+    """Replace `target` (file or folder) by `source` so that readers see the old or the new one whole."""
+    if os.path.isdir(source) and os.path.exists(target):
+        stale = tempfile.mkdtemp(dir=os.path.dirname(target), prefix=".replaced-")
+        os.rename(target, os.path.join(stale, "old"))
+        os.rename(source, target)
+        shutil.rmtree(stale)
+    else:
+        os.replace(source, target)

@@ -24,7 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from zoo.files import exclusive_lock, sha256_of, write_json
+from zoo.files import exclusive_lock, move_into_place, sha256_of, write_json
 
 HUB_ENV, CACHE_ENV = "GAN_ZOO_HUB", "GAN_ZOO_CACHE"
 REPOSITORY_HUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub")
@@ -285,7 +285,5 @@ def extract_archive(archive, target):
         staging = root + ".extracting"
         shutil.rmtree(staging, ignore_errors=True)
         tar.extractall(staging, filter="data")
-    if os.path.isdir(root):
-        shutil.rmtree(root)
-    os.replace(staging, root)
+    move_into_place(staging, root)
     return root
