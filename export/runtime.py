@@ -16,13 +16,14 @@ import os
 
 import numpy as np
 import onnxruntime as ort
+from zoo.errors import ZooError
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 REQUIRED_METADATA = ("kind", "variant", "value_range")
 KINDS = ("noise", "conditional", "translation")
 
 
-class GeneratorFileError(ValueError):
+class GeneratorFileError(ZooError, ValueError):
     """A path that is not a gan-zoo ONNX generator."""
 
 

@@ -23,6 +23,7 @@ from training.run import RunFolder
 from training.train import build_model
 from zoo.files import move_into_place, sha256_of, write_json
 from zoo.models import DataSpec
+from zoo.errors import ZooError
 
 OPSETS = (17, 18)  # tf2onnx 1.17 supports opsets up to 18
 TOLERANCE = 1e-5
@@ -30,7 +31,7 @@ TOLERANCE = 1e-5
 NORMALIZED_TOLERANCE = 1e-4
 
 
-class ExportError(RuntimeError):
+class ExportError(ZooError, RuntimeError):
     """An exported model that does not compute what the Keras generator computes."""
 
 

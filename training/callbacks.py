@@ -14,10 +14,13 @@ import time
 import keras
 
 from zoo.grid import image_grid, points_plot, save_png, to_uint8
+from zoo.errors import ZooError
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(ZooError, RuntimeError):
     """A loss became NaN or inf; training stopped before the next checkpoint could save bad weights."""
+
+    exit_code = 1
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -67,8 +70,10 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                                          "or --resume from it")
 
 
-class TrainingInterrupted(RuntimeError):
+class TrainingInterrupted(ZooError, RuntimeError):
     """Ctrl-C (SIGINT) or SIGTERM stopped the run after a checkpoint of where it was."""
+
+    exit_code = 130
 
 
 class SaveOnInterrupt(keras.callbacks.Callback):

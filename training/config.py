@@ -8,6 +8,7 @@ out-of-range values are errors, never silently ignored.
 import json
 
 from zoo.models import VARIANTS, Option
+from zoo.errors import ZooError
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 
@@ -45,7 +46,7 @@ RESUMABLE_CHANGES = ("epochs", "strategy", "replicas", "mixed_precision", "jit",
                      "deterministic", "learning_rate")
 
 
-class ConfigError(ValueError):
+class ConfigError(ZooError, ValueError):
     """A config that cannot be trained; the message names the key and what is allowed."""
 
 

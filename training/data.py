@@ -21,6 +21,7 @@ import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
 from zoo.models.base import DataSpec
+from zoo.errors import ZooError
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_ENV = "GAN_ZOO_FASHION_MNIST_DIR"
@@ -28,7 +29,7 @@ TOY_EXAMPLES = 50_000
 SUPPORTED_IMAGE_SIZES = (28, 32, 64)
 
 
-class DatasetError(ValueError):
+class DatasetError(ZooError, ValueError):
     """A dataset that is unknown, missing or unreadable; the message says how to get it."""
 
 

@@ -30,6 +30,7 @@ from zoo.classifier import FashionClassifier
 from zoo.cli import OneLineErrorParser
 from zoo.files import sha256_of, write_json
 from zoo.metrics import fid, kernel_inception_distance, mode_coverage, precision_recall
+from zoo.errors import ZooError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -39,7 +40,7 @@ INCEPTION_SIZE = 299
 FGAN_TABLE = "fgan-1d"
 
 
-class EvaluationError(ValueError):
+class EvaluationError(ZooError, ValueError):
     """A generator or option that cannot be evaluated; the message says what can."""
 
 

@@ -22,11 +22,12 @@ import tensorflow as tf
 
 from training.config import RESUMABLE_CHANGES, ConfigError, resolve
 from zoo.files import atomic_writer, write_json
+from zoo.errors import ZooError
 
 KEEP_CHECKPOINTS = 2
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ZooError, RuntimeError):
     """A checkpoint that is missing or cannot be read back."""
 
 

@@ -25,6 +25,7 @@ import urllib.parse
 import urllib.request
 
 from zoo.files import exclusive_lock, move_into_place, sha256_of, write_json
+from zoo.errors import ZooError
 
 HUB_ENV, CACHE_ENV = "GAN_ZOO_HUB", "GAN_ZOO_CACHE"
 REPOSITORY_HUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub")
@@ -38,7 +39,7 @@ CHUNK = 1 << 16
 SERVED_SUFFIXES = (".onnx", ".tar.gz", ".png", ".json", ".md")
 
 
-class HubError(RuntimeError):
+class HubError(ZooError, RuntimeError):
     """A hub, model or download that cannot be used; the message says why and what to do."""
 
 

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 from keras import ops
+from zoo.errors import ZooError
 
 
-class UnsuitableDataError(ValueError):
+class UnsuitableDataError(ZooError, ValueError):
     """A variant asked to train on data it cannot use (cgan without labels, cyclegan without images)."""
 
 
