@@ -3,12 +3,16 @@
 `python -m export publish RUN --name NAME`: export, evaluate and add the run's generator(s) to a hub folder
 (default: the repository's zoo/hub), then rewrite MODEL_CARDS.md. `python -m export cards`: only rewrite
 MODEL_CARDS.md from the hub's index.
+
+`python -m export web NAME_OR_ONNX -o SITE`: a static web page that runs the generator in the browser
+(onnxruntime-web); needs npm once, not TensorFlow.
 """
 
 import os
 import sys
 
 from zoo.cli import OneLineErrorParser
+from zoo.errors import run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -51,8 +55,31 @@ def publish_main(argv, cards_only=False):
     print(f"wrote {write_cards(args.hub, args.cards)}")
 
 
+def web_main(argv):
+    parser = OneLineErrorParser(prog="python -m export web", description=__doc__)
+    parser.add_argument("source", metavar="NAME_OR_ONNX",
+                        help="a hub model (`python -m zoo list`) or a .onnx file written by `python -m export`")
+    parser.add_argument("-o", "--out", required=True, help="folder to write the site into")
+    parser.add_argument("-n", "--count", type=int, default=16, help="images in the first grid (default: 16)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first grid's latents (default: 0)")
+    parser.add_argument("--hub", help="hub URL (default: $GAN_ZOO_HUB or the repository's zoo/hub)")
+    args = parser.parse_args(argv)
+    if args.count <= 0:
+        parser.error(f"--count must be positive, got {args.count}")
+
+    from export.web import build_site
+
+    files = build_site(args.source, args.out, args.hub, args.count, args.seed)
+    megabytes = sum(os.path.getsize(path) for path in files) / 1e6
+    print(f"wrote {args.out} ({len(files)} files, {megabytes:.1f} MB): serve it, e.g. "
+          f"`python -m http.server -d {args.out}`, and open http://127.0.0.1:8000/")
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["web"]:  # the deploy side: this path must not import TensorFlow
+        return run_cli("python -m export", web_main, argv[1:])
     from export.writer import ExportError
     from training.config import ConfigError
     from training.run import CheckpointError
