@@ -12,15 +12,19 @@ ONNX file's metadata, written by `python -m export`.
 """
 
 import json
+import math
 import os
 
 import numpy as np
 import onnxruntime as ort
-from zoo.errors import ZooError
+from zoo.errors import ZooError, shortened_repr
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 REQUIRED_METADATA = ("kind", "variant", "value_range")
 KINDS = ("noise", "conditional", "translation")
+#: the inputs each kind of generator takes
+INPUTS = {"noise": {"z"}, "conditional": {"z", "label"}, "translation": {"image"}}
+DIMENSION_LIMIT = 1 << 16  # for latent sizes, image sides and classes: real ones are far smaller
 
 
 class GeneratorFileError(ZooError, ValueError):
@@ -81,18 +85,62 @@ class OnnxGenerator:
         if metadata.get("kind") in ("noise", "conditional") and "latent_dim" not in metadata:
             missing.append("latent_dim")
         if missing or metadata["kind"] not in KINDS:
-            what = f"no '{missing[0]}' metadata" if missing else f"unknown kind {metadata['kind']!r}"
+            what = f"no '{missing[0]}' metadata" if missing else f"unknown kind {shortened_repr(metadata['kind'])}"
             raise GeneratorFileError(f"{path} is an ONNX model but not a gan-zoo generator ({what}); "
                                      "export it with `python -m export RUN`")
         self.path, self.batch_size = path, batch_size
         self.metadata = dict(metadata)
         self.kind = metadata["kind"]
-        self.latent_dim = int(metadata.get("latent_dim", 0))
-        self.num_classes = int(metadata.get("num_classes", 0))
-        self.output_shape = tuple(json.loads(metadata.get("image_shape") or metadata["sample_shape"]))
-        self.value_range = tuple(json.loads(metadata["value_range"]))
+        self._read_metadata()
         self.output_name = self.session.get_outputs()[0].name
         self.is_image = len(self.output_shape) == 3
+
+    def _read_metadata(self):
+        """latent_dim, num_classes, output_shape and value_range from the file's metadata, each checked for
+        its type and against the model's inputs and output: metadata that lies is refused here, with a
+        GeneratorFileError that names the field, instead of failing later inside onnxruntime."""
+        inputs = {spec.name: spec.shape for spec in self.session.get_inputs()}
+        if set(inputs) != INPUTS[self.kind]:
+            self._refuse("kind", f"the model takes inputs {sorted(inputs)}, a {self.kind} generator takes "
+                                 f"{sorted(INPUTS[self.kind])}")
+        self.value_range = tuple(self._metadata_value(
+            "value_range", "two finite numbers, low < high",
+            lambda v: isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v) and v[0] < v[1]))
+        shape_field = "image_shape" if "image_shape" in self.metadata else "sample_shape"
+        self.output_shape = tuple(self._metadata_value(
+            shape_field, "[height, width, 1 or 3 channels]" if shape_field == "image_shape" else "[size]",
+            lambda v: isinstance(v, list) and all(_is_dimension(x) for x in v)
+            and (len(v) == 3 and v[2] in (1, 3) if shape_field == "image_shape" else len(v) == 1)))
+        if not _fits(self.session.get_outputs()[0].shape, self.output_shape):
+            self._refuse(shape_field, f"the model's output has shape {self.session.get_outputs()[0].shape}")
+        if self.kind == "translation" and not _fits(inputs["image"], self.output_shape):
+            self._refuse(shape_field, f"the model's image input has shape {inputs['image']}")
+        self.latent_dim = 0
+        if self.kind != "translation":
+            self.latent_dim = self._metadata_value("latent_dim", "a positive integer", _is_dimension)
+            if not _fits(inputs["z"], (self.latent_dim,)):
+                self._refuse("latent_dim", f"the model's z input has shape {inputs['z']}")
+        # other kinds may record their dataset's classes too (evaluation reads them), but need none
+        fewest_classes = 1 if self.kind == "conditional" else 0
+        self.num_classes = 0
+        if "num_classes" in self.metadata or self.kind == "conditional":
+            self.num_classes = self._metadata_value(
+                "num_classes", f"an integer from {fewest_classes} to {DIMENSION_LIMIT}",
+                lambda v: _is_python_int(v) and fewest_classes <= v <= DIMENSION_LIMIT)
+
+    def _metadata_value(self, field, expected, is_valid):
+        """The JSON value of metadata `field`, if is_valid(value); else GeneratorFileError naming the field."""
+        try:
+            value = json.loads(self.metadata.get(field, "null"))
+        except (ValueError, RecursionError):
+            value = None
+        if not is_valid(value):
+            self._refuse(field, f"it is {shortened_repr(self.metadata.get(field))}, not {expected}")
+        return value
+
+    def _refuse(self, field, problem):
+        raise GeneratorFileError(f"{self.path}: its '{field}' metadata does not describe this generator "
+                                 f"({problem}); export it again with `python -m export RUN`")
 
     @property
     def providers(self):
@@ -208,6 +256,10 @@ class OnnxGenerator:
         if labels is None:
             return rng.integers(0, self.num_classes, n).astype(np.int32)
         array = np.asarray(labels)
+        if array.dtype == object and array.size and all(_is_python_int(label) for label in array.flat):
+            # ints beyond 64 bits (a label of 2**70) are outside every class range
+            raise ValueError(f"labels must lie in [0, {self.num_classes}): this generator has "
+                             f"{self.num_classes} classes, got {shortened_repr(labels)}")
         if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
             raise TypeError(f"labels must be integers, got {array.dtype}")
         if array.ndim == 0:
@@ -230,6 +282,25 @@ class OnnxGenerator:
         if not np.isfinite(z).all():
             raise ValueError("z holds NaN or inf values")
         return np.ascontiguousarray(z, dtype=np.float32)
+
+
+def _is_python_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_dimension(value):
+    return _is_python_int(value) and 0 < value <= DIMENSION_LIMIT
+
+
+def _fits(model_shape, shape):
+    """Whether an ONNX input or output of shape [batch, ...] holds rows of `shape`; a dimension the model
+    leaves symbolic (a name or None) fits any size."""
+    return len(model_shape) == len(shape) + 1 and all(
+        not isinstance(size, int) or size == expected for size, expected in zip(model_shape[1:], shape))
 
 
 def _check_count(n):

@@ -8,6 +8,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from export.runtime import GeneratorFileError, OnnxGenerator, slerp, to_uint8
+from tests.tiny_hub import LATENT_DIM, NUM_CLASSES, SIDE, tiny_generator
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +106,53 @@ def test_runtime_needs_neither_tensorflow_nor_keras(generator):
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(3, 28, 28, 1)"
+
+
+@pytest.mark.parametrize("kind", ["noise", "conditional", "translation"])
+def test_tiny_generators_with_true_metadata_load(tmp_path, kind):
+    generator = OnnxGenerator(tiny_generator(str(tmp_path / "generator.onnx"), kind))
+    assert generator.output_shape == (SIDE, SIDE, 1) and generator.value_range == (-1.0, 1.0)
+    assert generator.latent_dim == (0 if kind == "translation" else LATENT_DIM)
+    assert generator.num_classes == (NUM_CLASSES if kind == "conditional" else 0)
+
+
+@pytest.mark.parametrize("kind,lie,field", [
+    ("noise", {"latent_dim": "abc"}, "latent_dim"),
+    ("noise", {"latent_dim": "-16"}, "latent_dim"),
+    ("noise", {"latent_dim": "0"}, "latent_dim"),
+    ("noise", {"latent_dim": "16.0"}, "latent_dim"),
+    ("noise", {"latent_dim": "true"}, "latent_dim"),
+    ("noise", {"latent_dim": "17"}, "latent_dim"),  # the model's z input has 16
+    ("noise", {"latent_dim": str(10 ** 12)}, "latent_dim"),
+    ("noise", {"value_range": "[1.0, -1.0]"}, "value_range"),
+    ("noise", {"value_range": "[0, 0]"}, "value_range"),
+    ("noise", {"value_range": "[NaN, 1]"}, "value_range"),
+    ("noise", {"value_range": "[-Infinity, 1]"}, "value_range"),
+    ("noise", {"value_range": "[-1]"}, "value_range"),
+    ("noise", {"value_range": '"wide"'}, "value_range"),
+    ("noise", {"value_range": "[true, 2]"}, "value_range"),
+    ("noise", {"value_range": "[" * 100_000}, "value_range"),
+    ("noise", {"image_shape": "[5, 4, 1]"}, "image_shape"),  # the model's output is (n, 4, 4, 1)
+    ("noise", {"image_shape": "[4, 4]"}, "image_shape"),
+    ("noise", {"image_shape": "[4, 4, 2]"}, "image_shape"),
+    ("noise", {"image_shape": "[-4, -4, 1]"}, "image_shape"),
+    ("noise", {"image_shape": "x" * 10_000_000}, "image_shape"),
+    ("conditional", {"num_classes": "0"}, "num_classes"),
+    ("conditional", {"num_classes": None}, "num_classes"),
+    ("conditional", {"num_classes": "2.5"}, "num_classes"),
+    ("translation", {"image_shape": "[3, 4, 1]"}, "image_shape"),  # the model's image input is (n, 4, 4, 1)
+    ("noise", {"kind": "translation"}, "kind"),  # a translator has an image input, not z
+    ("translation", {"kind": "conditional", "latent_dim": "16", "num_classes": "3"}, "kind"),
+])
+def test_metadata_that_lies_is_refused_naming_the_field(tmp_path, kind, lie, field):
+    path = tiny_generator(str(tmp_path / "generator.onnx"), kind, lie)
+    with pytest.raises(GeneratorFileError, match=f"its '{field}' metadata does not describe") as error:
+        OnnxGenerator(path)
+    assert len(str(error.value)) < 600  # a 10 MB value is not echoed back
+
+
+def test_labels_beyond_64_bits_are_outside_the_classes(tmp_path):
+    generator = OnnxGenerator(tiny_generator(str(tmp_path / "generator.onnx"), "conditional"))
+    for labels in (2 ** 70, -2 ** 70, [0, 2 ** 70]):
+        with pytest.raises(ValueError, match=rf"\[0, {NUM_CLASSES}\)"):
+            generator.sample(2, labels=labels)

@@ -8,27 +8,49 @@
     python -m zoo translate cyclegan-sandal-sneaker-a2b sandal.png -o sneaker.png
 
 The hub is --hub URL (https://, http:// or file://), else $GAN_ZOO_HUB, else the repository's own zoo/hub;
-files are cached in --cache, else $GAN_ZOO_CACHE, else ~/.cache/gan-zoo.
+files are cached in --cache, else $GAN_ZOO_CACHE, else ~/.cache/gan-zoo. `download --savedmodel` prints
+the folder that tf.saved_model.load takes.
 """
 
 import argparse
 import json
-import os
 import sys
 
 from zoo.cli import OneLineErrorParser
+from zoo.errors import ZooError, run_cli, shorten, shortened_repr
+
+PROG = "python -m zoo"
+SAMPLE_LIMIT = 100_000  # a grid of 100,000 28x28 images is already 9,500 pixels wide
 
 
-def _positive(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+class UsageError(ZooError):
+    """A command that cannot work as given: the wrong command for the model, a flag out of range, an
+    output file that cannot be written."""
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {shortened_repr(text)}") from None
+
+
+def _sample_count(text):
+    value = _integer(text)
+    if not 0 < value <= SAMPLE_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {SAMPLE_LIMIT:,}, got {shorten(value, 40)}")
+    return value
+
+
+def _seed(text):
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {shorten(value, 40)}")
     return value
 
 
 def parse_args(argv):
-    parser = OneLineErrorParser(prog="python -m zoo", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineErrorParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hub", help="hub URL (default: $GAN_ZOO_HUB or the repository's zoo/hub)")
     parser.add_argument("--cache", help="cache folder (default: $GAN_ZOO_CACHE or ~/.cache/gan-zoo)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
@@ -36,16 +58,18 @@ def parse_args(argv):
     commands.add_parser("info", help="everything the hub says of a model").add_argument("name")
     download = commands.add_parser("download", help="cache a model's files and print where they are")
     download.add_argument("name")
-    download.add_argument("--savedmodel", action="store_true", help="also unpack the SavedModel archive")
+    download.add_argument("--savedmodel", action="store_true",
+                          help="also unpack the SavedModel archive and print the folder tf.saved_model.load takes")
     sample = commands.add_parser("sample", help="a grid of generated images as PNG")
     sample.add_argument("name")
-    sample.add_argument("-n", type=_positive, default=64, help="number of images (default: 64)")
+    sample.add_argument("-n", type=_sample_count, default=64, help=f"number of images, at most {SAMPLE_LIMIT:,} "
+                                                                   "(default: 64)")
     sample.add_argument("-o", "--output", required=True, help="PNG file to write")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--label", type=int, help="class to generate (conditional generators)")
+    sample.add_argument("--seed", type=_seed, default=0)
+    sample.add_argument("--label", type=_integer, help="class to generate (conditional generators)")
     translate = commands.add_parser("translate", help="translate an image with a CycleGAN generator")
     translate.add_argument("name")
-    translate.add_argument("input", help="image file (resized to the model's size)")
+    translate.add_argument("input", help="image file (any pillow mode; resized to the model's size)")
     translate.add_argument("-o", "--output", required=True, help="PNG file to write")
     return parser.parse_args(argv)
 
@@ -55,49 +79,53 @@ def list_models(hub):
     for name in hub.names():
         entry = hub.entry(name)
         size = sum(f["size"] for f in entry["files"].values()) / 1e6
-        rows.append((name, entry["variant"], entry["dataset"], entry["kind"], f"{size:.1f}",
-                     entry.get("headline", ""), "yes" if hub.is_cached(name) else ""))
+        rows.append((name, *(shorten(entry[field], 40) for field in ("variant", "dataset", "kind")),
+                     f"{size:.1f}", shorten(entry.get("headline", ""), 60), "yes" if hub.is_cached(name) else ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
 
 
 def sample(hub, args):
-    from zoo.grid import image_grid, save_png
+    from zoo.grid import image_grid
 
     generator = hub.load(args.name)
     if generator.kind == "translation":
-        raise ValueError(f"{args.name} translates images: use `python -m zoo translate {args.name} IN.png -o OUT.png`")
+        raise UsageError(f"{args.name} translates images: use `{PROG} translate {args.name} IN.png -o OUT.png`")
     if not generator.is_image:
-        raise ValueError(f"{args.name} generates {generator.output_shape[0]}-d points, not images")
+        raise UsageError(f"{args.name} generates {generator.output_shape[0]}-d points, not images")
     if args.label is not None and generator.kind != "conditional":
-        raise ValueError(f"{args.name} is not conditional: drop --label")
+        raise UsageError(f"{args.name} is not conditional: drop --label")
+    if args.label is not None and not 0 <= args.label < generator.num_classes:
+        raise UsageError(f"--label must be in [0, {generator.num_classes}): {args.name} has "
+                         f"{generator.num_classes} classes, got {shorten(args.label, 40)}")
     images = generator.sample(args.n, seed=args.seed, labels=args.label)
-    save_png(image_grid(images), args.output)
+    _write_png(image_grid(images), args.output)
     return f"wrote {args.output}: {args.n} images from {args.name} (seed {args.seed})"
 
 
 def translate(hub, args):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    from zoo.grid import save_png
+    from zoo.grid import read_picture
 
     generator = hub.load(args.name)
     if generator.kind != "translation":
-        raise ValueError(f"{args.name} is a {generator.kind} generator: use `python -m zoo sample {args.name}`")
-    height, width, channels = generator.output_shape
+        raise UsageError(f"{args.name} is a {generator.kind} generator: use `{PROG} sample {args.name}`")
+    pixels = read_picture(args.input, *generator.output_shape)
+    _write_png(generator.translate(pixels), args.output)
+    direction = generator.metadata.get("direction", "translation")
+    return f"wrote {args.output}: {args.input} translated by {args.name} ({direction})"
+
+
+def _write_png(picture, path):
+    from zoo.grid import save_png
+
     try:
-        with Image.open(args.input) as image:
-            image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-    except (OSError, UnidentifiedImageError) as error:
-        raise ValueError(f"cannot read image {args.input}: {error}") from None
-    pixels = np.asarray(image, np.uint8).reshape(height, width, channels)
-    save_png(generator.translate(pixels), args.output)
-    return f"wrote {args.output}: {args.input} translated by {args.name} ({generator.metadata['direction']})"
+        save_png(picture, path)
+    except OSError as error:
+        raise UsageError(f"cannot write {shortened_repr(path, 200)} ({error.strerror or error})") from None
 
 
 def run(args):
-    from zoo.hub import Hub, extract_archive
+    from zoo.hub import Hub
 
     hub = Hub(args.hub, args.cache)
     if args.command == "list":
@@ -106,24 +134,18 @@ def run(args):
         return json.dumps({"name": args.name, "hub": hub.url, **hub.entry(args.name)}, indent=2)
     if args.command == "download":
         folder = hub.download(args.name)
-        if args.savedmodel:
-            archive = os.path.join(folder, hub.entry(args.name)["savedmodel"])
-            return extract_archive(archive, archive.removesuffix(".tar.gz"))
-        return folder
+        return hub.savedmodel_folder(args.name) if args.savedmodel else folder
     return {"sample": sample, "translate": translate}[args.command](hub, args)
 
 
-def main(argv=None):
-    from export.runtime import GeneratorFileError
-    from zoo.hub import HubError
-
-    args = parse_args(argv)
-    try:
-        print(run(args))
-    except (HubError, GeneratorFileError, ValueError, OSError) as error:
-        print(f"python -m zoo: error: {error}", file=sys.stderr)
-        return 2
+def _main(argv):
+    print(run(parse_args(argv)))
     return 0
+
+
+def main(argv=None):
+    """The command line: an expected error is one line on stderr and exit code 2 (zoo.errors.run_cli)."""
+    return run_cli(PROG, _main, argv)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,21 @@
 """Atomic file writes: a file appears under its final name complete, or not at all.
 
 Numpy-free and TensorFlow-free, so the deploy side can use it too. Also the SHA-256 of a file, a lock file,
-and the replacement of a whole folder.
+the replacement of a whole folder, and writes into a shared folder (such as the hub's cache) that never
+follow a symbolic link planted there.
 """
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
+
+from zoo.errors import ZooError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -45,9 +50,17 @@ def write_json(path, value):
 
 
 @contextlib.contextmanager
-def exclusive_lock(path):
-    """Hold an exclusive flock on `path` (created if missing): processes that take it take turns."""
-    with open(path, "a") as handle:
+def exclusive_lock(path, follow_symlinks=True):
+    """Hold an exclusive flock on `path` (created if missing): processes that take it take turns.
+
+    follow_symlinks=False: a lock file that is a symbolic link (or anything but a regular file) is refused
+    with UnsafePathError instead of being created or opened wherever it points.
+    """
+    if follow_symlinks:
+        handle = open(path, "a")
+    else:
+        handle = os.fdopen(open_regular_file(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a")
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -72,3 +85,64 @@ def move_into_place(source, target):
         shutil.rmtree(stale)
     else:
         os.replace(source, target)
+
+
+class UnsafePathError(ZooError):
+    """A symbolic link, or something else that is not ours, where a file or folder of ours belongs: in a
+    shared folder that can only be a mistake or an attack, so it is never written through."""
+
+
+def make_folders(root, *names):
+    """The folder root/names[0]/names[1]/..., made where missing, each of `names` a real folder.
+
+    `root` may be a symbolic link (a cache moved to another disk); below it, a link or a file where a
+    folder belongs is refused with UnsafePathError, so that nothing is written outside `root`.
+    """
+    os.makedirs(root, exist_ok=True)
+    path = root
+    for name in names:
+        path = os.path.join(path, name)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            raise UnsafePathError(f"{path} is {_what_is_at(path)} where a folder belongs: refused; remove it")
+    return path
+
+
+def regular_file_stat(path):
+    """os.lstat(path) if `path` is a regular file, None if nothing is there; a symbolic link, a folder or
+    anything else is refused with UnsafePathError (the caller means to read or replace a file of its own)."""
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        raise UnsafePathError(f"{path} is {_what_is_at(path)} where a file belongs: refused; remove it")
+    return status
+
+
+def open_regular_file(path, flags, mode=0o666):
+    """os.open(path, flags) that opens a regular file only: never through a symbolic link (O_NOFOLLOW),
+    never a FIFO (which would block the open) or a device; those are refused with UnsafePathError."""
+    try:
+        # O_NONBLOCK: opening a FIFO fails or returns at once instead of waiting for the other end
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, mode)
+    except OSError as error:
+        if error.errno not in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
+            raise
+        raise UnsafePathError(f"{path} is {_what_is_at(path)} where a file belongs: refused; remove it") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafePathError(f"{path} is {_what_is_at(path)} where a file belongs: refused; remove it")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _what_is_at(path):
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "something else"
+    if stat.S_ISLNK(mode):
+        return f"a symbolic link (to {os.readlink(path)})"
+    return {stat.S_IFDIR: "a folder", stat.S_IFREG: "a file"}.get(stat.S_IFMT(mode), "a special file")

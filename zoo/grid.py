@@ -1,15 +1,36 @@
-"""Pictures of generator output with numpy and pillow only: image grids and 1-D/2-D sample plots.
+"""Pictures with numpy and pillow only: image grids and 1-D/2-D sample plots of generator output, and
+image files read as generator input.
 
 Used by training (a grid after every epoch) and by deploy-side tools, so it must not import TensorFlow.
 """
+
+import struct
+import warnings
 
 import numpy as np
 from PIL import Image
 
 from export.runtime import to_uint8
+from zoo.errors import ZooError, shortened_repr
 from zoo.files import atomic_writer
 
-__all__ = ["image_grid", "points_plot", "save_png", "to_uint8"]
+__all__ = ["PictureError", "image_grid", "points_plot", "read_picture", "save_png", "to_uint8"]
+
+#: 8-bit modes that pillow converts to grey or RGB as they are
+EIGHT_BIT_MODES = ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr")
+#: modes with transparency: composited over black, the background of the training images (Fashion-MNIST)
+ALPHA_MODES = ("LA", "PA", "RGBA")
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+#: 32-bit integer ('I') and float ('F') images carry no range of their own: the first of these that holds
+#: all their values is taken as theirs (8-bit values, 16-bit values, or floats in [0, 1])
+WIDE_MODE_RANGES = {"I": (255, 65535), "F": (1.0, 255, 65535)}
+#: what pillow raises for a damaged or hostile file, beyond OSError: its decoders use all of these
+_DECODING_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError,
+                    Image.DecompressionBombWarning)
+
+
+class PictureError(ZooError, ValueError):
+    """An image file that cannot be read, or whose kind of pixels cannot be converted."""
 
 
 def image_grid(images, columns=None, padding=2):
@@ -59,3 +80,46 @@ def save_png(picture, path):
     picture = picture[..., 0] if picture.shape[-1] == 1 else picture
     with atomic_writer(path) as f:
         Image.fromarray(picture).save(f, format="PNG")
+
+
+def read_picture(path, height, width, channels):
+    """The image file at `path` as uint8 pixels (height, width, channels), channels 1 (grey) or 3 (RGB).
+
+    Any common pillow mode is converted without clipping: 16-bit images are scaled from their 0-65535
+    range, transparent pixels become black, CMYK and palettes become RGB. Other modes (LAB, HSV, ...)
+    and unreadable files are refused with PictureError.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pillow's notes on damaged metadata: what matters is the pixels
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # a huge image is refused, not warned of
+            with Image.open(path) as image:
+                image.load()  # the pixels stay in memory once the file is closed
+    except _DECODING_ERRORS as error:
+        raise PictureError(f"cannot read image {shortened_repr(str(path), 200)}: "
+                           f"{shortened_repr(str(error) or type(error).__name__, 200)}") from None
+    picture = _as_eight_bit(image, path).convert("L" if channels == 1 else "RGB").resize((width, height),
+                                                                                        Image.BILINEAR)
+    return np.asarray(picture, np.uint8).reshape(height, width, channels)
+
+
+def _as_eight_bit(image, path):
+    """`image` in an 8-bit mode that pillow converts to grey or RGB as it is (see read_picture)."""
+    if image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info):
+        black = Image.new("RGBA", image.size, (0, 0, 0, 255))
+        return Image.alpha_composite(black, image.convert("RGBA"))
+    if image.mode in EIGHT_BIT_MODES:
+        return image
+    if image.mode in SIXTEEN_BIT_MODES or image.mode in WIDE_MODE_RANGES:
+        values = np.asarray(image, np.float32)
+        if not np.isfinite(values).all() or values.min() < 0:
+            raise PictureError(f"image {shortened_repr(str(path), 200)} ({image.mode}) holds negative, NaN or "
+                               "infinite values: save it as an 8- or 16-bit image")
+        ranges = (65535,) if image.mode in SIXTEEN_BIT_MODES else WIDE_MODE_RANGES[image.mode]
+        full_scale = next((top for top in ranges if values.max() <= top), None)
+        if full_scale is None:
+            raise PictureError(f"image {shortened_repr(str(path), 200)} ({image.mode}) holds values up to "
+                               f"{values.max():.6g}, beyond 16 bits: save it as an 8- or 16-bit image")
+        return Image.fromarray(np.rint(values * (255 / full_scale)).astype(np.uint8))
+    raise PictureError(f"image {shortened_repr(str(path), 200)} has pixel mode {image.mode!r}, which the zoo does "
+                       "not convert: save it as an 8-bit RGB or greyscale PNG")
