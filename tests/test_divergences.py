@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.fgan_experiment import GRID, divergence_by_quadrature, gaussian_pdf, optimal_gaussian
+from training.fgan_experiment import (GRID, SingleStepGradient, bound_by_quadrature, divergence_by_quadrature,
+                                      fit_gaussian, format_table, gaussian_pdf, optimal_gaussian, sample_mog1d)
+from zoo import losses
 from zoo.divergences import DIVERGENCES, lambert_w_of_exp
 
 #: points t inside each conjugate's domain where the maximiser u* of u t - f(u) is moderate
@@ -96,3 +98,60 @@ def test_kl_optimum_is_moment_matching():
     mean = 0.33 * -1 + 0.67 * 2
     variance = 0.33 * (0.255**2 + 1) + 0.67 * (1.4148**2 + 4) - mean**2
     assert mu == pytest.approx(mean, abs=1e-3) and sigma == pytest.approx(np.sqrt(variance), abs=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(DIVERGENCES))
+def test_bound_of_critic_outputs_is_the_bound_of_their_activations(name):
+    divergence = DIVERGENCES[name]
+    v = np.sin(GRID) - 0.1 * GRID
+    assert bound_by_quadrature(divergence, v[:, None], P, Q) == pytest.approx(
+        variational_bound(divergence, divergence.activation(tf.constant(v))), rel=1e-9, abs=1e-12)
+
+
+def test_single_step_gradient_steps_both_players_on_the_gradient_of_one_objective():
+    """Algorithm 1: omega + eta grad_omega F and theta - eta grad_theta F, both taken at (omega_t, theta_t)."""
+    trainer = SingleStepGradient("jensen_shannon", batch_size=64)
+    # the batch that the next step draws: a copy of the random generator draws the same numbers
+    copy = tf.random.Generator.from_state(trainer.rng.state.numpy(), trainer.rng.algorithm)
+    real, z = sample_mog1d(copy, 64), copy.normal((64, 1))
+    divergence, critic = trainer.divergence, trainer.critic
+    with tf.GradientTape() as tape:
+        bound = (tf.reduce_mean(divergence.activation(critic(real)))
+                 - tf.reduce_mean(divergence.conjugate_of_activation(critic(trainer.mu + trainer.sigma * z))))
+    gradients_of_bound = tape.gradient(bound, trainer.variables)
+    before = [v.numpy() for v in trainer.variables]
+    trainer.train(tf.constant(1))
+    critic_variables = len(critic.trainable_variables)
+    for i, (variable, start, gradient) in enumerate(zip(trainer.variables, before, gradients_of_bound)):
+        direction = 1.0 if i < critic_variables else -1.0  # the critic ascends F, the generator descends it
+        np.testing.assert_allclose(variable.numpy(), start + direction * 0.01 * gradient.numpy(), rtol=1e-5,
+                                   atol=1e-7)
+
+
+def test_total_variation_practical_loss_is_the_saddle_loss():
+    """f*(t) = t: -f*(g_f(v)) = -g_f(v), so the table's two columns for total variation are one experiment."""
+    v = tf.constant(np.linspace(-5, 5, 11))
+    divergence = DIVERGENCES["total_variation"]
+    np.testing.assert_allclose(losses.fgan_generator_loss(v, divergence, saddle=True),
+                               losses.fgan_generator_loss(v, divergence))
+
+
+def test_a_short_saddle_run_heads_for_theta_star_below_the_divergence():
+    mu_star, sigma_star = 1.01, 1.831  # the KL optimum: the mixture's mean and standard deviation
+    fit = fit_gaussian("kl", steps=400, record_every=100)
+    assert [point["step"] for point in fit["path"]] == [100, 200, 300, 400]
+    # from (0, 1), the errors are 1.01 and 0.83
+    assert abs(fit["mu"] - mu_star) < 0.5 and abs(fit["sigma"] - sigma_star) < 0.4
+    for point in fit["path"]:  # F(omega, theta) <= D_f(P || Q_theta) for any critic
+        assert point["bound"] <= point["divergence"] + 1e-9
+
+
+def test_table_gives_mean_and_spread_over_seeds_for_each_generator_loss():
+    def runs(mus):
+        return [{"mu": m, "sigma": 2.0, "bound_at_end": 0.25} for m in mus]
+
+    table = format_table([{"divergence": "kl", "mu_star": 1.0, "sigma_star": 2.0, "divergence_at_optimum": 0.28,
+                           "runs": {"saddle": runs([1.01, 0.99, 1.03]), "practical": runs([1.5, 1.5, 1.5])}}])
+    assert "saddle, 3 seeds" in table and "practical, 3 seeds" in table
+    assert "0.017+-0.009" in table  # |mu - mu*| = 0.01, 0.01, 0.03
+    assert "0.500+-0.000" in table and "0.2500+-0.0000" in table
