@@ -9,7 +9,9 @@ kernel time on the compute threads, with TensorFlow's kernels named by op type (
 and XLA's by HLO kind (convolution, fusion, ...), beside the step time measured just before without the
 profiler. Shares, not milliseconds: TensorFlow runs two kernels at once on two cores, so kernel times add up
 to more than the step, and the profiler slows every step (the input pipeline most, with one event per
-example; its threads are left out, and benchmarks.train_speed times it alone).
+example; its threads are left out, and benchmarks.train_speed times it alone). Which threads run the kernels,
+and under which names, depends on the CPU and the build (oneDNN's `_MklMatMul` on AVX-512 machines, XLA's
+Eigen threads), so every host thread counts except the Python caller's and the input pipeline's.
 """
 
 import argparse
@@ -25,9 +27,16 @@ import keras  # noqa: E402  (after the log level: importing keras starts TensorF
 from benchmarks.train_speed import (SETTINGS, EpochTimes, build_ours, reference_gan,  # noqa: E402
                                     reference_pipeline)
 
-#: trace events that only wrap the kernels inside them (counting them would count the kernels twice)
-WRAPPERS = re.compile(r"ExecutorState::|ParallelFor|ThunkExecutor::|CpuExecutable::|BlockUntilReady|"
-                      r"KernelAndDeviceFunc|EagerExecute|EagerKernelExecute|EagerLocalExecute")
+#: trace events that are not kernels: those that only wrap the kernels inside them (counting them would count
+#: the kernels twice) and the executor's and allocator's bookkeeping
+NOT_KERNELS = re.compile(r"ExecutorState::|ParallelFor|ThunkExecutor::|CpuExecutable::|BlockUntilReady|"
+                         r"KernelAndDeviceFunc|EagerExecute|EagerKernelExecute|EagerLocalExecute|"
+                         r"ExecutorDoneCallback|ThreadpoolListener::|MemoryAllocation|MemoryDeallocation")
+#: the plane of the host's threads in a trace (a GPU's streams have planes of their own)
+HOST_PLANE = "/host:CPU"
+#: host threads whose events are not the step's kernels: the Python caller's (eager and function-call
+#: wrappers) and the input pipeline's
+NOT_COMPUTE_THREADS = ("python", "tf_data")
 
 
 def op_kind(event_name):
@@ -38,7 +47,8 @@ def op_kind(event_name):
 
 
 def kernel_time_by_kind(logdir, steps):
-    """{op kind: ms per step} over the compute threads of the newest trace under `logdir`."""
+    """{op kind: ms per step} over the host's compute threads (all but the Python caller and the input
+    pipeline) in the newest trace under `logdir`."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     path = max(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True), key=os.path.getmtime)
@@ -47,13 +57,15 @@ def kernel_time_by_kind(logdir, steps):
         space.ParseFromString(f.read())
     totals = collections.Counter()
     for plane in space.planes:
+        if plane.name != HOST_PLANE:
+            continue
         names = {key: value.name for key, value in plane.event_metadata.items()}
         for line in plane.lines:
-            if not line.name.startswith(("tf_Compute", "tf_numa", "tf_XLA")):
-                continue  # python, tf.data and profiler threads
+            if line.name.startswith(NOT_COMPUTE_THREADS):
+                continue
             for event in line.events:
                 name = names[event.metadata_id]
-                if not WRAPPERS.search(name):
+                if not NOT_KERNELS.search(name):
                     totals[op_kind(name)] += event.duration_ps / 1e9 / steps
     return totals
 

@@ -1,13 +1,26 @@
-"""Mode coverage of GAN, WGAN and WGAN-GP on ring8 and grid25 after a short run (PacGAN protocol).
+"""Mode coverage of GAN, PacGAN4 and WGAN-GP on ring8 and grid25 over seeds, beside PacGAN's table 1.
 
-    python -m benchmarks.toy_modes [--epochs 20] [--json results.json]
+    python -m benchmarks.toy_modes [--variants gan gan-pack4 wgan-gp] [--datasets ring8 grid25]
+                                   [--seeds 0 1 2 3 4] [--steps N] [--runs DIR] [--json results.json]
 
-Each variant trains with its paper defaults on MLP nets (width 128, z of size 2) on 50,000 toy samples,
-then 2,500 samples are scored: modes covered, % high-quality samples, reverse KL of the mode histogram.
-Published for comparison (PacGAN, table 1; GAN: ring 6.3 modes / 98.2 %, grid 17.3 / 94.8 %).
+Each run trains a zoo recipe, zoo/recipes/VARIANT-DATASET.json: the setup of PacGAN's 2-D experiments (Lin
+et al. 2018, "PacGAN: The power of two samples in generative adversarial networks", appendix and the
+authors' code): a generator of 4 batch-normed ReLU layers of 400 units on z of size 2, a discriminator of 3
+maxout layers of 200 units with 5 pieces, Adam (learning rate 1e-4, beta_1 0.8), batches of 100 (PacGAN4:
+100 packs of 4), 100,000 training samples. WGAN-GP keeps those nets and takes the optimiser of Gulrajani
+et al.'s toy experiments (Adam 1e-4, betas 0.5 and 0.9, 5 critic steps, lambda 0.1, batches of 256). The
+paper trains 400 epochs (400,000 generator steps); `--steps` sets a shorter budget.
+
+Every run is scored twice on 2,500 samples with the protocol of VEEGAN (Srivastava et al. 2017) that PacGAN
+adopted: a sample is high quality within 3 standard deviations of its nearest mode, and a mode is covered
+when it is the nearest mode of a high-quality sample. "final" is the last checkpoint, as the papers report;
+"published" is the checkpoint `python -m export publish` would ship (the best of the epochs measured during
+training). Both draw z from EVALUATION_SEED, which no training-time measurement uses, so picking the best
+epoch does not also pick its noise. The table gives mean ± standard deviation over the seeds.
 """
 
 import argparse
+import math
 import os
 import tempfile
 import time
@@ -16,41 +29,131 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-VARIANTS = ("gan", "wgan", "wgan_gp")
+RECIPES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo", "recipes")
+VARIANTS = ("gan", "gan-pack4", "wgan-gp")
 TOYS = ("ring8", "grid25")
+CHECKPOINTS = ("final", "published")
+#: the noise seed of the scores: not a training seed, so the best-epoch choice (scored on the run's own seed)
+#: is not measured on the same z
+EVALUATION_SEED = 12_345
+#: PacGAN's table 1 (Lin et al. 2018), means over their runs: (modes covered, share of high-quality samples)
+PUBLISHED = {
+    ("ring8", "gan"): (6.3, 0.982), ("grid25", "gan"): (17.3, 0.948),
+    ("ring8", "gan-pack4"): (7.8, 0.959), ("grid25", "gan-pack4"): (24.8, 0.936),
+}
+
+
+def recipe_path(variant, toy):
+    return os.path.join(RECIPES, f"{variant}-{toy}.json")
+
+
+def generator_steps_per_epoch(config):
+    """Generator steps in one pass over the training data (the unit `--steps` is converted from)."""
+    from training.data import TOY_EXAMPLES
+
+    batches = (config["train_examples"] or TOY_EXAMPLES) // config["batch_size"]
+    # a WGAN's epoch is a pass in critic batches; a GAN's step reads d_steps batches
+    return max(batches // config.get("n_critic", config.get("d_steps", 1)), 1)
+
+
+def run_config(variant, toy, seed, steps=None):
+    """The recipe's config with this seed, and with enough epochs for `steps` generator steps if given."""
+    from training.config import read_config_file, resolve
+
+    config = {**read_config_file(recipe_path(variant, toy)), "seed": seed}
+    if steps:
+        config["epochs"] = math.ceil(steps / generator_steps_per_epoch(resolve(config)))
+    return config
+
+
+def score(run, checkpoint):
+    """The PacGAN measures of a run's "final" (latest) or "published" (best measured) checkpoint."""
+    from export.writer import load_trained_model
+    from training.evaluate import Generators, evaluate_toy
+
+    model, info = load_trained_model(run, "latest" if checkpoint == "final" else "best")
+    return evaluate_toy(Generators.from_model(model, info["config"], info["data"]["num_classes"]), EVALUATION_SEED)
+
+
+def train_and_score(variant, toy, seed, steps, runs):
+    import keras
+
+    from training.train import train
+
+    run = os.path.join(runs, f"{variant}-{toy}-seed{seed}")
+    started = time.perf_counter()
+    model = train(run_config(variant, toy, seed, steps), run, overwrite=True, verbose=0)
+    result = {"dataset": toy, "variant": variant, "seed": seed, "generator_steps": model.steps_trained,
+              "seconds": round(time.perf_counter() - started, 1),
+              **{checkpoint: score(run, checkpoint) for checkpoint in CHECKPOINTS}}
+    keras.backend.clear_session()  # the next run builds its own nets; the old graphs would only hold memory
+    return result
+
+
+def mean_and_spread(values):
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = np.asarray(values, np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def summarise(results, checkpoint):
+    """One row per (dataset, variant), in the order first seen: seeds, steps, modes and high quality."""
+    groups = {}
+    for r in results:
+        groups.setdefault((r["dataset"], r["variant"]), []).append(r)
+    rows = []
+    for (toy, variant), runs in groups.items():
+        scores = [r[checkpoint] for r in runs]
+        rows.append({"dataset": toy, "variant": variant, "seeds": len(runs),
+                     "generator_steps": int(np.median([r["generator_steps"] for r in runs])),
+                     "modes": scores[0]["modes"],
+                     "modes_covered": mean_and_spread([s["modes_covered"] for s in scores]),
+                     "high_quality": mean_and_spread([100 * s["high_quality"] for s in scores]),
+                     "published": PUBLISHED.get((toy, variant))})
+    return rows
+
+
+def format_table(rows, checkpoint):
+    lines = [f"{checkpoint} checkpoint: mean ± std over seeds; PacGAN table 1 beside",
+             f"{'dataset':8}{'variant':11}{'seeds':>6}{'steps':>9}{'modes':>17}{'high quality %':>17}"
+             f"{'PacGAN':>17}"]
+    for row in rows:
+        (modes, modes_std), (quality, quality_std) = row["modes_covered"], row["high_quality"]
+        covered = f"{modes:.1f} ± {modes_std:.1f} /{row['modes']}"
+        high_quality = f"{quality:.1f} ± {quality_std:.1f}"
+        published = row["published"]
+        published = f"{published[0]:.1f} / {100 * published[1]:.1f} %" if published else "-"
+        lines.append(f"{row['dataset']:8}{row['variant']:11}{row['seeds']:6d}{row['generator_steps']:9d}"
+                     f"{covered:>17}{high_quality:>17}{published:>17}")
+    return "\n".join(lines)
 
 
 def main(argv=None):
-    from training.evaluate import toy_mode_coverage
-    from training.train import train
     from zoo.files import write_json
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--datasets", nargs="+", default=list(TOYS), choices=TOYS)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--steps", type=int, help="generator steps per run (default: the recipe's epochs)")
+    parser.add_argument("--runs", help="keep the run folders here (default: a temporary folder)")
+    parser.add_argument("--json", help="write every run's scores here")
     args = parser.parse_args(argv)
-    rows = []
+    results = []
     with tempfile.TemporaryDirectory() as scratch:
         for toy in args.datasets:
             for variant in args.variants:
-                started = time.perf_counter()
-                config = {"model": variant, "dataset": toy, "epochs": args.epochs, "batch_size": 128,
-                          "width": 128, "latent_dim": 2, "seed": args.seed}
-                model = train(config, os.path.join(scratch, f"{variant}-{toy}"), verbose=0)
-                z = np.random.default_rng(args.seed).standard_normal((2500, 2)).astype("float32")
-                samples = np.asarray(model.generator(z, training=False))
-                rows.append({"dataset": toy, "variant": variant, "generator_steps": model.steps_trained,
-                             "seconds": round(time.perf_counter() - started, 1),
-                             **toy_mode_coverage(toy, samples)})
-                r = rows[-1]
-                print(f"{toy:7} {variant:8} steps {r['generator_steps']:6d}  modes {r['modes_covered']:2d}/"
-                      f"{r['modes']}  high quality {100 * r['high_quality']:5.1f} %  reverse KL "
-                      f"{r['reverse_kl']:.3f}  ({r['seconds']} s)", flush=True)
-    if args.json:
-        write_json(args.json, rows)
+                for seed in args.seeds:
+                    r = train_and_score(variant, toy, seed, args.steps, args.runs or scratch)
+                    results.append(r)
+                    print(f"{toy:7} {variant:10} seed {seed}  {r['generator_steps']} steps  " + "  ".join(
+                        f"{c}: {r[c]['modes_covered']}/{r[c]['modes']} modes, "
+                        f"{100 * r[c]['high_quality']:.1f} % high quality" for c in CHECKPOINTS)
+                          + f"  ({r['seconds']} s)", flush=True)
+                    if args.json:  # after every run: a long benchmark stopped halfway keeps what it measured
+                        write_json(args.json, results)
+    for checkpoint in CHECKPOINTS:
+        print("\n" + format_table(summarise(results, checkpoint), checkpoint))
 
 
 if __name__ == "__main__":

@@ -12,17 +12,37 @@ import os
 import sys
 
 from zoo.cli import OneLineErrorParser
-from zoo.errors import run_cli
+from zoo.errors import ZooError, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class ExportFailed(ZooError):
+    """An export that does not compute what Keras computes; what was there before is untouched."""
+
+    exit_code = 1
+
+
+def check_export_folder(parser, out):
+    """`out` must be a folder that is new, empty, or an earlier export, below a folder (not a file)."""
+    existing = os.path.abspath(out)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        parser.error(f"--out {out}: {existing} is a file; name a folder to write the export into")
+    if existing == os.path.abspath(out) and os.listdir(out) and not os.path.isfile(os.path.join(out, "export.json")):
+        parser.error(f"--out {out} holds files but no export.json, so it is not an earlier export: name a new or "
+                     "empty folder")
 
 
 def export_main(argv):
     parser = OneLineErrorParser(prog="python -m export", description=__doc__)
     parser.add_argument("run", help="run folder written by `python -m training`")
-    parser.add_argument("--out", help="where to write (default: RUN_FOLDER/export)")
+    parser.add_argument("--out", help="folder to write: new, empty, or an earlier export (default: RUN_FOLDER/export)")
     parser.add_argument("--opset", type=int, default=18, help="ONNX opset, 17 or 18 (default: 18)")
     args = parser.parse_args(argv)
+    if args.out:  # refused before the work: an export replaces only an export
+        check_export_folder(parser, args.out)
 
     from export.writer import export_run
 
@@ -43,6 +63,8 @@ def publish_main(argv, cards_only=False):
         parser.add_argument("--name", required=True, help="model name in the hub (CycleGAN: NAME-a2b, NAME-b2a)")
         parser.add_argument("--recipe", help="the config file the run was trained from (named on the card)")
         parser.add_argument("--version", default="1.0")
+        parser.add_argument("--force", action="store_true",
+                            help="publish a model below the quality gate, with its failures on the card")
     parser.add_argument("--hub", default=REPOSITORY_HUB, help="hub folder (default: the repository's zoo/hub)")
     parser.add_argument("--cards", default="MODEL_CARDS.md", help="model cards file to rewrite")
     args = parser.parse_args(argv)
@@ -50,7 +72,7 @@ def publish_main(argv, cards_only=False):
     from export.publish import publish_run, write_cards
 
     if not cards_only:
-        for name in publish_run(args.run, args.name, args.hub, args.recipe, args.version):
+        for name in publish_run(args.run, args.name, args.hub, args.recipe, args.version, args.force):
             print(f"published {name} in {args.hub}")
     print(f"wrote {write_cards(args.hub, args.cards)}")
 
@@ -80,22 +102,19 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["web"]:  # the deploy side: this path must not import TensorFlow
         return run_cli("python -m export", web_main, argv[1:])
+    return run_cli("python -m export", export_or_publish, argv)
+
+
+def export_or_publish(argv):
     from export.writer import ExportError
-    from training.config import ConfigError
-    from training.run import CheckpointError
-    from zoo.hub import HubError
 
     try:
         if argv[:1] in (["publish"], ["cards"]):
             publish_main(argv[1:], cards_only=argv[0] == "cards")
         else:
             export_main(argv)
-    except (ConfigError, CheckpointError, HubError) as error:
-        print(f"python -m export: error: {error}", file=sys.stderr)
-        return 2
     except ExportError as error:
-        print(f"python -m export: EXPORT FAILED: {error}", file=sys.stderr)
-        return 1
+        raise ExportFailed(f"EXPORT FAILED: {error}") from None
     return 0
 
 

@@ -24,6 +24,8 @@ from export.runtime import OnnxGenerator
 from zoo.classifier import CLASS_NAMES
 from zoo.files import atomic_writer, exclusive_lock, move_into_place, sha256_of, write_json
 from zoo.grid import image_grid, save_png
+from export.cards import CURVE_FILE, curve_plot, quality_curve
+from zoo.errors import ZooError
 from zoo.hub import INDEX, REPOSITORY_HUB, check_name
 
 #: Inception FIDs on Fashion-MNIST, "Are GANs Created Equal?" (Lucic et al. 2018), best over a large search
@@ -31,6 +33,7 @@ PUBLISHED_INCEPTION_FID = {("gan", "non_saturating"): 26.5, ("gan", "minimax"): 
                            ("wgan_gp", None): 24.5}
 DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
 FGAN_TABLE_FILE = "fgan-1d.evaluation.json"
+WEIGHTS_LICENCE = "Apache-2.0, like the code"
 DATA_LICENCE = ("Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, Zalando Research), MIT licence; images from "
                 "the Debian package dataset-fashion-mnist")
 
@@ -84,6 +87,13 @@ def _sample_grid(onnx_path, dataset):
     return image_grid(generator.sample(n, seed=0, labels=labels), columns=8)
 
 
+def current_classifier():
+    """SHA-256 of the shipped classifier: domain FIDs are comparable only when measured with the same one."""
+    from zoo.classifier import CLASSIFIER_PATH
+
+    return sha256_of(CLASSIFIER_PATH)
+
+
 def _evaluation(onnx_path):
     """The evaluation of this ONNX file: reused when one was written for the same bytes."""
     from training.evaluate import default_output, evaluate
@@ -92,7 +102,9 @@ def _evaluation(onnx_path):
     if os.path.isfile(path):
         with open(path) as f:
             results = json.load(f)
-        if results.get("generator_sha256") == sha256_of(onnx_path):
+        # reused only when measured with today's classifier: a new one changes the scale of domain FIDs
+        judge = results.get("classifier_sha256") or results.get("features", {}).get("sha256")
+        if results.get("generator_sha256") == sha256_of(onnx_path) and judge in (None, current_classifier()):
             return results
     results = evaluate(onnx_path)
     write_json(path, results)
@@ -131,8 +143,47 @@ def _model_name(base, metadata):
     return f"{base}-{DIRECTION_SUFFIX[metadata['direction']]}" if metadata["kind"] == "translation" else base
 
 
-def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0"):
-    """Export, evaluate and publish every generator of `run`; returns the names published."""
+#: The zoo's quality gate. A model below it is published only with --force, which writes the failures onto
+#: its card. Precision is not part of it: k-NN precision rates near-constant images highly (0.997 for noise).
+GATE = {"fid": 100.0, "recall": 0.5, "label_accuracy": 0.9, "target_class_share": 0.9}
+#: the toys' gate: PacGAN's GAN row (Lin et al. 2018, table 1), modes covered and share of high quality
+TOY_GATE = {"ring8": (6.3, 0.982), "grid25": (17.3, 0.948)}
+
+
+class PublishError(ZooError, RuntimeError):
+    """A model that may not be published (below the quality gate); nothing was written to the hub."""
+
+
+def gate_failures(metrics, dataset):
+    """Why a generator with these measures fails the quality gate (empty: it passes)."""
+    if "translation" in metrics:
+        t = metrics["translation"]
+        return [f"{d}: {t[d]['target_class_share']:.3f} of test images classified as the target class, "
+                f"below {GATE['target_class_share']}" for d in ("A->B", "B->A")
+                if d in t and t[d]["target_class_share"] < GATE["target_class_share"]]
+    if "modes" in metrics:
+        modes, quality = TOY_GATE[dataset]
+        m = metrics["modes"]
+        failures = [f"{m['modes_covered']} modes covered, below {modes}"] if m["modes_covered"] < modes else []
+        if m["high_quality"] < quality:
+            failures.append(f"{m['high_quality']:.3f} of samples high quality, below {quality}")
+        return failures
+    failures = []
+    if metrics["fid"] > GATE["fid"]:
+        failures.append(f"domain FID {metrics['fid']:.1f}, above {GATE['fid']:g}")
+    if metrics["recall"] < GATE["recall"]:
+        failures.append(f"recall {metrics['recall']:.3f}, below {GATE['recall']}")
+    if "conditional" in metrics and metrics["conditional"]["accuracy"] < GATE["label_accuracy"]:
+        failures.append(f"label accuracy {metrics['conditional']['accuracy']:.3f}, below {GATE['label_accuracy']}")
+    return failures
+
+
+def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force=False):
+    """Export (the best checkpoint), evaluate and publish every generator of `run`; returns the names published.
+
+    A generator below the quality gate (GATE) is refused before anything is written to the hub, unless
+    `force`, which publishes it with the failures on its card.
+    """
     from export.writer import export_run
 
     check_name(name, "a model")
@@ -140,12 +191,21 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0"):
     manifest = export_run(run)
     export_dir = os.path.join(run, "export")
     training = _training_summary(run)
+    evaluations = {generator: _evaluation(os.path.join(export_dir, exported["onnx"]))
+                   for generator, exported in manifest["generators"].items()}
+    failures = {generator: gate_failures(metrics, manifest["generators"][generator]["metadata"]["dataset"])
+                for generator, metrics in evaluations.items()}
+    if any(failures.values()) and not force:
+        reasons = "; ".join(f"{generator}: {', '.join(f)}" for generator, f in failures.items() if f)
+        raise PublishError(f"{run} is below the zoo's quality gate ({reasons}): train longer, or pass --force to "
+                           "publish it with these failures on its card")
+    curve = quality_curve(run)
     published = []
     for generator_name, exported in manifest["generators"].items():
         metadata = exported["metadata"]
         model_name = _model_name(name, metadata)
         onnx_path = os.path.join(export_dir, exported["onnx"])
-        metrics = _evaluation(onnx_path)
+        metrics = evaluations[generator_name]
         staging = tempfile.mkdtemp(dir=hub, prefix=f".{model_name}-")
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a hub folder is served to others
         try:
@@ -153,6 +213,8 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0"):
             _savedmodel_archive(os.path.join(export_dir, exported["savedmodel"]),
                                 os.path.join(staging, "savedmodel.tar.gz"))
             save_png(_sample_grid(onnx_path, metadata["dataset"]), os.path.join(staging, "samples.png"))
+            if curve is not None:
+                save_png(curve_plot(*curve), os.path.join(staging, CURVE_FILE))
             write_json(os.path.join(staging, "evaluation.json"), metrics)
             inputs, output = _description(metadata)
             entry = {"version": version, "variant": metadata["variant"], "dataset": metadata["dataset"],
@@ -160,7 +222,14 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0"):
                      "config": json.loads(metadata["config"]), "training": training,
                      "recipe": os.path.relpath(recipe) if recipe else None, "metrics": _card_metrics(metrics),
                      "headline": headline(metrics), "onnx": "generator.onnx", "savedmodel": "savedmodel.tar.gz",
-                     "samples": "samples.png", "published": datetime.date.today().isoformat()}
+                     "samples": "samples.png", "published": datetime.date.today().isoformat(),
+                     "checkpoint": metadata["checkpoint"], "weights": metadata["weights"],
+                     "gate": {"passed": not failures[generator_name], "failures": failures[generator_name]}}
+            if curve is not None:
+                epochs, values, label, lower_is_better = curve
+                best = int(np.argmin(values) if lower_is_better else np.argmax(values))
+                entry["quality_curve"] = {"file": CURVE_FILE, "measure": label, "best_epoch": int(epochs[best]),
+                                          "best_value": float(values[best])}
             if metadata["kind"] == "translation":
                 entry["direction"] = metadata["direction"]
             with atomic_writer(os.path.join(staging, "card.md"), "w") as f:
@@ -212,7 +281,7 @@ def _reference(entry):
     key = (entry["variant"], entry["config"].get("loss"))
     reference = PUBLISHED_INCEPTION_FID.get(key, PUBLISHED_INCEPTION_FID.get((entry["variant"], None)))
     if reference is None:
-        return "no published Fashion-MNIST number in shared/design.md for this variant"
+        return "no published Fashion-MNIST number for this variant"
     return (f"Inception FID {reference} (Lucic et al. 2018, best over a large hyperparameter search); not "
             "comparable with the domain FID above: `python -m training.evaluate ... --features inception` "
             "gives the comparable number where the InceptionV3 weights can be downloaded")
@@ -247,6 +316,47 @@ def _measured(entry):
     return "\n".join(lines)
 
 
+def quality_sentence(entry):
+    """One or two sentences on the model's quality, made from its measures and the gate's verdict."""
+    m, gate = entry["metrics"], entry.get("gate")
+    if "translation" in m:
+        t = m["translation"]
+        said = ", ".join(f"{100 * t[d]['target_class_share']:.1f} % of test images {d}" for d in ("A->B", "B->A")
+                         if d in t) + " are classified as the target class"
+    elif "modes" in m:
+        said = (f"{m['modes']['modes_covered']} of {m['modes']['modes']} modes covered, "
+                f"{100 * m['modes']['high_quality']:.1f} % of samples of high quality")
+    else:
+        said = (f"domain FID {m['fid']:.1f} (real data: {m['floor']['fid']:.2f}), recall {m['recall']:.2f}, "
+                f"precision {m['precision']:.2f}")
+        if "conditional" in m:
+            said += f", {100 * m['conditional']['accuracy']:.1f} % of samples classified as the asked class"
+    if gate is None:
+        return f"{said[0].upper()}{said[1:]}."
+    if gate["passed"]:
+        return f"{said[0].upper()}{said[1:]}: it passes the zoo's quality gate."
+    return (f"{said[0].upper()}{said[1:]}. **Below the zoo's quality gate** ({'; '.join(gate['failures'])}); "
+            "published with --force.")
+
+
+def _curve(name, entry, samples_path):
+    curve = entry.get("quality_curve")
+    if curve is None:
+        return "No quality curve: the run was trained without `--eval-every`."
+    path = os.path.join(os.path.dirname(samples_path), curve["file"])
+    return (f"![{curve['measure']} of {name} during training]({path})\n\nThe published checkpoint is the best "
+            f"measured: {curve['measure']} {curve['best_value']:.4g} at epoch {curve['best_epoch']} (measured "
+            "during training on 5,000 samples; the table above uses 10,000).")
+
+
+def _limits(entry):
+    dataset = entry["dataset"]
+    if dataset in TOY_GATE:
+        return f"2-D points of the toy distribution {dataset} only"
+    classes = ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES))
+    return f"28 x 28 grayscale Fashion-MNIST images only (classes: {classes})"
+
+
 def _usage(name, entry):
     if entry["kind"] == "translation":
         return f"python -m zoo translate {name} input.png -o output.png"
@@ -279,16 +389,20 @@ def card(name, entry, samples_path):
 
 **Recipe.** {reproduce}. Trained {training['epochs']} epochs,
 {training['generator_steps']:,} generator steps, {training['wall_seconds'] / 60:.1f} min on a {training['machine']}.
+Published weights: {entry.get('weights', 'live (no average)')}; checkpoint: {entry.get('checkpoint', 'latest')}.
 Config: `{json.dumps({k: v for k, v in entry['config'].items() if v is not None}, sort_keys=True)}`
 
 **Measured** (`python -m training.evaluate`, seed {entry['metrics'].get('seed', 0)}):
 
 {_measured(entry)}
 
+**Quality.** {quality_sentence(entry)}
+
+{_curve(name, entry, samples_path)}
+
 **Use.** `{_usage(name, entry)}`, or in Python `zoo.load("{name}")`. Intended for demonstrations, teaching and
-as a baseline to compare GAN variants; short CPU training, so samples are recognisable but not state of
-the art. Limits: 28 x 28 grayscale Fashion-MNIST only; like every GAN it may drop modes or mix classes;
-not for any decision about people.
+as a baseline to compare GAN variants. Limits: {_limits(entry)}; like every GAN it may drop modes or mix
+classes; not for any decision about people. Licence of the weights: {WEIGHTS_LICENCE}.
 
 **Files** (hub folder `{name}/`):
 

@@ -28,7 +28,7 @@ import zoo
 from export.runtime import OnnxGenerator
 from zoo.classifier import CLASS_NAMES
 from zoo.errors import ZooError, shorten
-from zoo.files import exclusive_lock, move_into_place, sha256_of, write_json
+from zoo.files import exclusive_lock, make_folders, move_into_place, sha256_of, write_json
 from zoo.hub import default_cache
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web_assets")
@@ -57,8 +57,8 @@ def onnxruntime_web():
     if npm is None:
         raise WebExportError("npm is not installed; the site needs it once to install onnxruntime-web "
                              "(Debian: apt-get install npm)")
-    os.makedirs(os.path.dirname(folder), exist_ok=True)
-    with exclusive_lock(folder + ".lock"):
+    make_folders(default_cache(), "onnxruntime-web")  # a link planted in a shared cache is refused
+    with exclusive_lock(folder + ".lock", follow_symlinks=False):
         if _has_ort_files(folder):  # installed by the process this one waited for
             return _dist(folder)
         staging = tempfile.mkdtemp(dir=os.path.dirname(folder), prefix=".installing-")

@@ -35,8 +35,13 @@ class ExportError(ZooError, RuntimeError):
     """An exported model that does not compute what the Keras generator computes."""
 
 
-def load_trained_model(run_path):
-    """Rebuild a run's model from its config and restore its newest checkpoint; returns (model, info)."""
+def load_trained_model(run_path, checkpoint="best"):
+    """Rebuild a run's model from its config and restore a checkpoint; returns (model, info).
+
+    checkpoint "best": the best one measured during training (--eval-every) when there is one, else the
+    newest; "latest": the newest. Under --ema the generators then hold their averaged weights: what export
+    writes and evaluation measures.
+    """
     run = RunFolder(run_path)
     if not os.path.isfile(run.config_path) or not os.path.isfile(run.data_path):
         raise ConfigError(f"{run_path} is not a run folder (no config.json or data.json): "
@@ -47,8 +52,15 @@ def load_trained_model(run_path):
     spec = DataSpec(tuple(data["shape"]), data["num_classes"], data["num_examples"], data["two_domains"])
     keras.config.set_dtype_policy("float32")  # the generator is exported in float32, however it was trained
     model = build_model(config, spec)
-    epoch, _ = run.restore_checkpoint(model)
-    return model, {"config": config, "data": data, "epochs": epoch}
+    best = run.best_record() if checkpoint == "best" else None
+    if best is not None:
+        run.restore_best(model)
+        epoch, which = best["epoch"], f"best of the measured epochs (epoch {best['epoch']}, score {best['score']:.4g})"
+    else:
+        epoch, _ = run.restore_checkpoint(model)
+        which = f"latest (epoch {epoch})"
+    model.use_generator_average()
+    return model, {"config": config, "data": data, "epochs": epoch, "checkpoint": which}
 
 
 def generator_kind(generator):
@@ -78,6 +90,8 @@ def metadata_for(name, generator, model, info):
         "value_range": json.dumps(data["value_range"]),
         "training_steps": str(model.steps_trained),
         "epochs": str(info["epochs"]),
+        "checkpoint": info["checkpoint"],
+        "weights": model.exported_weights,
         "zoo_version": zoo.__version__,
         "config": json.dumps(config, sort_keys=True),
     }

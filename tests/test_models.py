@@ -48,6 +48,11 @@ def train_steps(model, spec, steps, n=8):
     ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 1}),
     ("wgan_gp", IMAGES, {"n_critic": 1}),
     ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1}),
+    # PacGAN packs: vectors end to end, images along the channels, a pack's labels together
+    ("gan", POINTS, {"pack": 4}),
+    ("cgan", IMAGES, {"pack": 2}),
+    ("fgan", POINTS, {"divergence": "kl", "pack": 2}),
+    ("wgan_gp", IMAGES, {"n_critic": 1, "pack": 2}),
 ])
 def test_one_train_step_moves_every_net(model, spec, overrides):
     gan = build(model, spec, **overrides)
@@ -199,3 +204,14 @@ def test_variants_refuse_data_they_cannot_use():
         build("cyclegan", IMAGES)
     with pytest.raises(UnsuitableDataError, match="two domains"):
         build("gan", DOMAINS)
+
+
+def test_packing_concatenates_consecutive_samples():
+    gan = build("gan", pack=2)
+    images = np.arange(4 * 28 * 28, dtype="float32").reshape(4, 28, 28, 1)
+    packs, labels = gan.packed(images, np.arange(4, dtype="int32"))
+    assert packs.shape == (2, 28, 28, 2) and labels.shape == (2, 2)
+    np.testing.assert_array_equal(np.asarray(packs)[1, ..., 0], images[2, ..., 0])
+    np.testing.assert_array_equal(np.asarray(packs)[1, ..., 1], images[3, ..., 0])
+    points = build("gan", POINTS, pack=4).packed(np.arange(16, dtype="float32").reshape(8, 2), None)[0]
+    np.testing.assert_array_equal(np.asarray(points)[1], np.arange(8, 16))

@@ -26,6 +26,14 @@ VARIANT_CASES = {
     "wgan": ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 1}),
     "wgan_gp": ("wgan_gp", IMAGES, {"n_critic": 1}),
     "cyclegan": ("cyclegan", DOMAINS, {"residual_blocks": 1, "batch_size": GLOBAL_BATCH}),
+    # PacGAN: each replica packs its own share of the batch (GLOBAL_BATCH / 2 = 4 samples: 2 packs of 2)
+    "gan-pack2": ("gan", IMAGES, {"pack": 2}),
+    "cgan-pack2": ("cgan", IMAGES, {"pack": 2}),
+    "wgan_gp-pack2": ("wgan_gp", IMAGES, {"n_critic": 1, "pack": 2}),
+    # the generator average is a model variable updated in replica context: the same on every replica
+    "gan-ema": ("gan", IMAGES, {"ema": 0.999}),
+    "wgan_gp-ema": ("wgan_gp", IMAGES, {"n_critic": 1, "ema": 0.9}),
+    "cyclegan-ema": ("cyclegan", DOMAINS, {"residual_blocks": 1, "batch_size": GLOBAL_BATCH, "ema": 0.999}),
 }
 
 
@@ -48,7 +56,7 @@ def one_step(model_name, spec, overrides, strategy, initial):
         model = build(model_name, spec, **overrides)
         model.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
     if initial is not None:
-        for variable, value in zip(model.generator_variables + model.discriminator_variables, initial):
+        for variable, value in zip(compared_variables(model), initial):
             variable.assign(value)
     inject_fixed_randomness(model)
     data = tf.data.Dataset.from_tensors(batch(spec, GLOBAL_BATCH, model.real_batches_per_step, seed=1))
@@ -56,11 +64,16 @@ def one_step(model_name, spec, overrides, strategy, initial):
     return model, logs
 
 
+def compared_variables(model):
+    """The trained variables, and the generator average where there is one."""
+    average = [model.generator_average.average] if model.generator_average is not None else []
+    return model.generator_variables + model.discriminator_variables + average
+
+
 def step_differences(initial, single, mirrored):
     """Per variable: (largest |difference| of the two updates, largest |one-device update|)."""
     result = {}
-    for start, a, b in zip(initial, single.generator_variables + single.discriminator_variables,
-                           mirrored.generator_variables + mirrored.discriminator_variables):
+    for start, a, b in zip(initial, compared_variables(single), compared_variables(mirrored)):
         step_a, step_b = (np.asarray(w, np.float64) - start for w in (a, b))
         result[a.path] = (float(np.abs(step_a - step_b).max()), float(np.abs(step_a).max()))
     return result
@@ -70,7 +83,7 @@ def parity(case, strategy):
     """(largest update difference relative to the model's largest update, the same per variable, logs)."""
     model_name, spec, overrides = VARIANT_CASES[case]
     reference = build(model_name, spec, **overrides)  # the initial weights both runs start from
-    initial = [np.array(v) for v in reference.generator_variables + reference.discriminator_variables]
+    initial = [np.array(v) for v in compared_variables(reference)]
     single, single_logs = one_step(model_name, spec, overrides, tf.distribute.get_strategy(), initial)
     mirrored, mirrored_logs = one_step(model_name, spec, overrides, strategy, initial)
     assert mirrored.distribute_strategy.num_replicas_in_sync == 2

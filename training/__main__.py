@@ -8,6 +8,7 @@ import os
 import sys
 
 from zoo.cli import OneLineErrorParser
+from zoo.errors import ZooError, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
 
@@ -34,50 +35,49 @@ def parse_args(argv, options):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    from training.config import ConfigError, all_options, read_config_file, resolve
-    from training.data import DatasetError
+class TrainingStopped(ZooError):
+    """Training ended before its last epoch for a reason outside the run (divergence, disk, a lost worker);
+    the last checkpoint is kept."""
+
+    exit_code = 1
+
+
+def run_training(argv):
     from tensorflow import errors as tf_errors
 
     from training.callbacks import NonFiniteLossError, TrainingInterrupted
-    from training.run import CheckpointError
+    from training.config import ConfigError, all_options, read_config_file, resolve
 
     args = parse_args(argv, all_options())
-    try:
-        overrides = read_config_file(args.config) if args.config else {}
-        overrides.update({k: v for k, v in vars(args).items() if k in all_options() and v is not None})
-        if args.resume and not args.out:
-            raise ConfigError("--resume needs --out naming the run folder to continue")
-        from training.train import default_out, train
+    overrides = read_config_file(args.config) if args.config else {}
+    overrides.update({k: v for k, v in vars(args).items() if k in all_options() and v is not None})
+    if args.resume and not args.out:
+        raise ConfigError("--resume needs --out naming the run folder to continue")
+    from training.train import default_out, train
 
-        out = args.out or default_out(resolve(overrides))
+    out = args.out or default_out(resolve(overrides))
+    try:
         train(overrides, out, resume=args.resume, overwrite=args.overwrite)
-    except (ConfigError, DatasetError, CheckpointError) as error:
-        print(f"python -m training: error: {error}", file=sys.stderr)
-        return 2
     except NonFiniteLossError as error:
-        print(f"python -m training: training stopped: {error}", file=sys.stderr)
-        return 1
-    except TrainingInterrupted as error:
-        print(f"python -m training: {error}", file=sys.stderr)
-        return 130
+        raise TrainingStopped(f"training stopped: {error}") from None
     except KeyboardInterrupt:  # before training began, or a second Ctrl-C: the last checkpoint is intact
-        print("python -m training: interrupted; checkpoints already written are intact (--resume continues "
-              "from the last one)", file=sys.stderr)
-        return 130
+        raise TrainingInterrupted("interrupted; checkpoints already written are intact (--resume continues "
+                                  "from the last one)") from None
     except OSError as error:  # a sample grid, log or history write failed: full or read-only disk
-        print(f"python -m training: training stopped: cannot write {error.filename or 'a file'} "
-              f"({error.strerror or error}); the last checkpoint is kept: free space, then --resume",
-              file=sys.stderr)
-        return 1
+        raise TrainingStopped(f"training stopped: cannot write {error.filename or 'a file'} "
+                              f"({error.strerror or error}); the last checkpoint is kept: free space, then "
+                              "--resume") from None
     except (tf_errors.UnavailableError, tf_errors.DeadlineExceededError) as error:
         # multi-worker: a peer died (connection reset) or stopped answering (collective timeout)
         reason = str(error).strip().splitlines()[0][:200]
-        print(f"python -m training: training stopped: another worker is gone ({type(error).__name__}: {reason}); "
-              "the last checkpoint is kept: restart every worker with --resume", file=sys.stderr)
-        return 1
+        raise TrainingStopped(f"training stopped: another worker is gone ({type(error).__name__}: {reason}); "
+                              "the last checkpoint is kept: restart every worker with --resume") from None
     print(f"run folder: {out}")
     return 0
+
+
+def main(argv=None):
+    return run_cli("python -m training", run_training, argv)
 
 
 if __name__ == "__main__":

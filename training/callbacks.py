@@ -1,4 +1,5 @@
-"""Callbacks of a training run: checkpoints, sample grids, a stop on non-finite losses, and Ctrl-C.
+"""Callbacks of a training run: checkpoints, sample grids, quality measures and the best checkpoint, what
+TensorBoard shows, a stop on non-finite losses, and Ctrl-C.
 
 `model.stop_training` set during an epoch means the epoch did not finish (an interruption): the
 epoch-end callbacks then write nothing, and SaveOnInterrupt has already saved the position in the epoch.
@@ -12,7 +13,10 @@ import threading
 import time
 
 import keras
+import numpy as np
+import tensorflow as tf
 
+from zoo.files import atomic_writer
 from zoo.grid import image_grid, points_plot, save_png, to_uint8
 from zoo.errors import ZooError
 
@@ -34,25 +38,94 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """After every epoch, the model's picture of itself (`grid_samples`) as samples/epoch-NNNN.png:
-    a grid of images from a fixed latent batch (one row per class when conditional; a, G(a), F(G(a)), ...
-    for CycleGAN), or for vector data a plot of the samples over real ones."""
+    """After every epoch, the model's picture of itself (`grid_samples`, with the averaged generator weights
+    under --ema) as samples/epoch-NNNN.png and as an image in TensorBoard: a grid of images from a fixed
+    latent batch (one row per class when conditional; a, G(a), F(G(a)), ... for CycleGAN), or for vector
+    data a plot of the samples over real ones."""
 
     def __init__(self, run, data, seed, images=64, points=2500):
         super().__init__()
         self.run, self.data, self.seed = run, data, seed
         self.count = images if data.is_image else points
         self.real = data.first_examples(8 if data.is_image else points)
+        self.writer = tf.summary.create_file_writer(os.path.join(run.logs, "samples"))
 
     def on_epoch_end(self, epoch, logs=None):
         if self.model.stop_training:
             return
-        samples, columns = self.model.grid_samples(self.count, self.seed, self.real)
+        with self.model.averaged_generators():
+            samples, columns = self.model.grid_samples(self.count, self.seed, self.real)
         if self.data.is_image:
             picture = image_grid(to_uint8(samples, self.data.value_range), columns)
         else:
             picture = points_plot(samples, self.real)
         save_png(picture, os.path.join(self.run.samples, f"epoch-{epoch + 1:04d}.png"))
+        with self.writer.as_default():
+            tf.summary.image("samples", np.asarray(picture)[None, :, :, None] if picture.ndim == 2
+                             else np.asarray(picture)[None], step=epoch + 1)
+        self.writer.flush()
+
+
+class QualityEvaluation(keras.callbacks.Callback):
+    """Every `every` epochs (and after the last), measure the generator (`QualityProbe`: domain FID,
+    precision, recall, ...) with the weights that export would write, add the measures to the epoch's logs
+    (so history.csv and TensorBoard get them), and keep the best checkpoint so far in checkpoints/best/."""
+
+    def __init__(self, run, probe, every, config, num_classes):
+        super().__init__()
+        self.run, self.probe, self.every, self.config, self.num_classes = run, probe, every, config, num_classes
+        self.epochs = config["epochs"]
+        record = run.best_record()
+        self.best_score = record["score"] if record else float("inf")
+
+    def on_epoch_end(self, epoch, logs=None):
+        epochs_done = epoch + 1
+        if self.model.stop_training or (epochs_done % self.every and epochs_done != self.epochs):
+            return
+        from training.evaluate import Generators
+
+        started = time.perf_counter()
+        with self.model.averaged_generators():
+            generators = Generators.from_model(self.model, self.config, self.num_classes)
+            metrics, score = self.probe.measure(generators)
+        if logs is not None:
+            logs.update(metrics)
+        if score < self.best_score:
+            self.best_score = score
+            self.run.save_best(self.model, epochs_done, {"score": score, **metrics})
+        print(f"epoch {epochs_done}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+              + f" (best score {self.best_score:.4g}; {time.perf_counter() - started:.1f} s)")
+
+
+class GANLogs(keras.callbacks.Callback):
+    """What a GAN user looks at beside the epoch means: the losses every `every` steps in TensorBoard
+    (under logs/steps, at the count of training steps, so a resumed run continues the curve), each
+    optimizer's learning rate under its own name, and no loss for a player that has not stepped (WGAN's
+    generator waits for its critic: its loss is absent then, not 0.0)."""
+
+    def __init__(self, logs, every=50):
+        super().__init__()
+        self.every = every
+        self.writer = tf.summary.create_file_writer(os.path.join(logs, "steps"))
+
+    def _drop_unstepped(self, logs):
+        for tracker in self.model.loss_trackers:
+            if logs is not None and float(tracker.count.numpy()) == 0:
+                logs.pop(tracker.name, None)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._drop_unstepped(logs)
+        step = int(self.model.d_optimizer.iterations.numpy())
+        if logs and step % self.every == 0:
+            with self.writer.as_default():
+                for name, value in logs.items():
+                    tf.summary.scalar(name, float(value), step=step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._drop_unstepped(logs)
+        if logs is not None:
+            for player, optimizer in (("g", self.model.g_optimizer), ("d", self.model.d_optimizer)):
+                logs[f"{player}_learning_rate"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -136,9 +209,17 @@ class HistoryCSV(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, "steps": self.model.steps_trained,
                "seconds": round(time.perf_counter() - self.started, 3),
                **{name: float(value) for name, value in (logs or {}).items()}}
-        new_file = not os.path.exists(self.path)
-        with open(self.path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
+        rows = []
+        if os.path.exists(self.path):
+            with open(self.path, newline="") as f:
+                rows = list(csv.DictReader(f))
+        columns = list(dict.fromkeys([name for old in rows[:1] for name in old] + list(row)))
+        if rows and columns == list(rows[0]):  # the usual case: append a row
+            with open(self.path, "a", newline="") as f:
+                csv.DictWriter(f, fieldnames=columns).writerow(row)
+            return
+        # a new column (quality measured for the first time): rewrite the file with it, atomically
+        with atomic_writer(self.path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows + [row])

@@ -6,10 +6,12 @@ out-of-range values are errors, never silently ignored.
 """
 
 import json
+import math
 
 from zoo.models import VARIANTS, Option
-from zoo.errors import ZooError
+from zoo.errors import ZooError, shorten, shortened_repr
 
+QUICK_SAMPLES = 5_000  # generated images per evaluation during training: seconds, not a minute
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 
 COMMON_OPTIONS = {
@@ -26,6 +28,11 @@ COMMON_OPTIONS = {
                          positive=True, type=int),
     "train_examples": Option(None, "use only the first N training examples; default: all",
                              positive=True, type=int),
+    "ema": Option(0.0, "decay of an exponential moving average of the generator's weights (e.g. 0.999; with a "
+                  "warm-up), which samples, evaluation and export then use; 0: off", non_negative=True),
+    "eval_every": Option(0, "measure sample quality every N epochs (domain FID, precision, recall on "
+                         f"{QUICK_SAMPLES} samples; for toys and CycleGAN their own measures), log it, and keep "
+                         "the best checkpoint in checkpoints/best/; 0: never", non_negative=True),
     # how to train, not what: these may change when a run is resumed elsewhere
     "strategy": Option("auto", "auto (mirrored when more than one GPU is visible, else default), default, "
                        "mirrored, multiworker (TF_CONFIG) or tpu", choices=STRATEGIES),
@@ -43,7 +50,32 @@ COMMON_OPTIONS = {
 #: may differ from the saved config when resuming: training longer is what resuming is for, and a lower
 #: learning rate is how a diverged run goes on (cyclegan's follows a schedule fixed at the start)
 RESUMABLE_CHANGES = ("epochs", "strategy", "replicas", "mixed_precision", "jit", "steps_per_execution",
-                     "deterministic", "learning_rate")
+                     "deterministic", "learning_rate", "eval_every")
+
+
+#: inclusive bounds beyond an option's `positive` or `non_negative`: sizes whose typo would exhaust memory
+#: after minutes of set-up are refused at once; a seed also seeds numpy's global generator, which takes 32 bits
+BOUNDS = {
+    "seed": (0, 2**32 - 1),
+    "epochs": (1, 100_000),
+    "batch_size": (1, 65_536),
+    "width": (1, 1024),
+    "latent_dim": (1, 4096),
+    "image_size": (1, 64),
+    "train_examples": (1, 2**31 - 1),
+    "replicas": (1, 256),
+    "steps_per_execution": (1, 10_000),
+    "d_steps": (1, 1000),
+    "n_critic": (1, 1000),
+    "pool_size": (0, 100_000),
+    "residual_blocks": (1, 64),
+}
+#: Adam's moment decays: 1 would never forget the first gradients, more than 1 makes the moments diverge
+BELOW_ONE = ("beta_1", "beta_2")
+#: the longest text value: a path (folder:PATH) is at most 4096 bytes on Linux
+MAX_TEXT = 4096
+#: a config file is a small JSON object of options; anything bigger is not one
+MAX_CONFIG_FILE_BYTES = 64 * 1024
 
 
 class ConfigError(ZooError, ValueError):
@@ -70,13 +102,22 @@ def _check_value(key, value, option):
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-        raise ConfigError(f"{key} must be {expected.__name__}, got {value!r}")
+        raise ConfigError(f"{key} must be {expected.__name__}, got {shortened_repr(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {value}")
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise ConfigError(f"{key} is {len(value)} characters long, more than {MAX_TEXT}: {shortened_repr(value)}")
     if option.choices and value not in option.choices:
-        raise ConfigError(f"unknown {key} '{value}': choose from {', '.join(option.choices)}")
+        raise ConfigError(f"unknown {key} {shortened_repr(value)}: choose from {', '.join(option.choices)}")
     if option.positive and value <= 0:
         raise ConfigError(f"{key} must be positive, got {value}")
     if option.non_negative and value < 0:
         raise ConfigError(f"{key} must be zero or more, got {value}")
+    if key in BOUNDS and not BOUNDS[key][0] <= value <= BOUNDS[key][1]:
+        low, high = BOUNDS[key]
+        raise ConfigError(f"{key} must be from {low} to {high}, got {shorten(value, 40)}")
+    if key in BELOW_ONE and not 0 <= value < 1:
+        raise ConfigError(f"{key} must be in [0, 1), got {value}")
     return value
 
 
@@ -89,24 +130,43 @@ def resolve(overrides):
         if key not in options:
             owners = [name for name, v in VARIANTS.items() if key in v.options]
             where = f"it belongs to {', '.join(owners)}" if owners else "no variant has it"
-            raise ConfigError(f"option '{key}' does not apply to model '{model}' ({where}); "
+            raise ConfigError(f"option {shortened_repr(key)} does not apply to model '{model}' ({where}); "
                               f"{model}'s options: {', '.join(options)}")
     config = {key: _check_value(key, overrides.get(key, option.default), option)
               for key, option in options.items()}
+    if config["ema"] >= 1:
+        raise ConfigError(f"ema is a decay in [0, 1) (e.g. 0.999), got {config['ema']}")
     if model in ("wgan", "wgan_gp") and config["steps_per_execution"] != 1:
         raise ConfigError(f"{model} picks each step (critic or generator) in Python: use steps_per_execution 1")
     return config
 
 
+def fixed_options(config):
+    """The options that define what a run trains: those a resumed run may not change."""
+    schedule = config["model"] == "cyclegan"  # its learning rate is a schedule fixed at the start
+    return {key: value for key, value in config.items()
+            if key not in RESUMABLE_CHANGES or (key == "learning_rate" and schedule)}
+
+
 def read_config_file(path):
-    """A JSON object of options, as written to a run folder's config.json or kept as a recipe."""
+    """A JSON object, as written to a run folder's config.json (and its other JSON files) or kept as a recipe:
+    UTF-8 text of at most 64 KiB."""
     try:
-        with open(path) as f:
-            values = json.load(f)
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_FILE_BYTES + 1)
     except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"config file {path} is not valid JSON: {error}") from None
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    if len(raw) > MAX_CONFIG_FILE_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_CONFIG_FILE_BYTES // 1024} KiB: a config (or a run "
+                          "folder's JSON file) is a small JSON object")
+    try:
+        values = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply: a config is a flat JSON object of options") from None
+    except ValueError as error:  # invalid JSON, or a number too long to convert
+        raise ConfigError(f"{path} is not valid JSON: {shorten(error, 160)}") from None
     if not isinstance(values, dict):
-        raise ConfigError(f"config file {path} must hold a JSON object of options")
+        raise ConfigError(f"{path} must hold a JSON object")
     return values

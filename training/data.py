@@ -74,31 +74,46 @@ class Data:
     def batches(self, batch_size, seed, first_epoch=0, per_step=1, skip_steps=0):
         """Endless shuffled batches, (x, y) or (a, b); an epoch is `steps_per_epoch` of them.
 
-        The order depends on the seed alone, and a run resumed at `first_epoch` (and `skip_steps` steps
-        into it) skips exactly the examples already trained on, so it sees the batches a run never
-        stopped would have seen.
+        Every epoch is a permutation of the examples of its own, drawn from (seed, epoch) alone, of which
+        the first `steps_per_epoch` batches are used. A step's examples are computed from its number, so a
+        run resumed at `first_epoch` (and `skip_steps` steps into it) starts there at once, replaying
+        nothing, and sees the batches a run never stopped would have seen.
         With `per_step` k > 1, a batch holds k batches for one step, shaped (batch_size, k, ...): split
         across replicas along the first axis, each replica gets its share of every one of the k.
         """
-        if batch_size > self.num_examples:
-            raise DatasetError(f"a batch of {batch_size} is larger than the {self.num_examples} examples "
-                               f"of {self.name}; lower --batch-size or raise --train-examples")
-        steps_done = first_epoch * self.steps_per_epoch(batch_size * per_step) + skip_steps
-        skip = steps_done * batch_size * per_step
+        examples_per_step = batch_size * per_step
+        if examples_per_step > self.num_examples:  # not even one step an epoch
+            batches = f"a batch of {batch_size}" + (f", {per_step} times a step," if per_step > 1 else "")
+            raise DatasetError(f"{batches} is larger than the {self.num_examples} examples of {self.name}; lower "
+                               "--batch-size or raise --train-examples")
+        steps_per_epoch = self.steps_per_epoch(examples_per_step)
+        # every domain as tensors of all its examples (each dataset here knows its size), so that any
+        # example can be picked by its index
+        domains = [d.batch(d.cardinality()).get_single_element()
+                   for d in (self.examples if self.two_domains else (self.examples,))]
 
-        def shuffled(examples, seed):
-            buffer = min(self.num_examples * (2 if self.two_domains else 1), 100_000)
-            return examples.shuffle(buffer, seed=seed, reshuffle_each_iteration=True).repeat().skip(skip)
+        def step_examples(step):
+            epoch, offsets = step // steps_per_epoch, (step % steps_per_epoch) * examples_per_step
+            positions = offsets + tf.range(examples_per_step, dtype=tf.int64)
+            picked = []
+            for number, examples in enumerate(domains):
+                size = tf.shape(tf.nest.flatten(examples)[0], out_type=tf.int64)[0]
+                key = tf.stack([tf.constant(seed, tf.int64), epoch * len(domains) + number])
+                indices = tf.random.experimental.index_shuffle(positions, key, size - 1)
+                picked.append(tf.nest.map_structure(lambda t: tf.gather(t, indices), examples))
+            return tuple(picked) if self.two_domains else picked[0]
 
-        if self.two_domains:
-            stream = tf.data.Dataset.zip(tuple(shuffled(d, seed + i) for i, d in enumerate(self.examples)))
-            convert = lambda a, b: (self._to_model_range(a), self._to_model_range(b))  # noqa: E731
-        else:
-            stream = shuffled(self.examples, seed)
-            convert = lambda x, y: (self._to_model_range(x), y)  # noqa: E731
-        if per_step > 1:
-            stream = stream.batch(per_step, drop_remainder=True)
-        return (stream.batch(batch_size, drop_remainder=True)
+        def convert(*batch):
+            if self.two_domains:
+                batch = tuple(self._to_model_range(images) for images in batch)
+            else:
+                batch = (self._to_model_range(batch[0]), batch[1])
+            if per_step > 1:  # (batch_size * k, ...) -> (batch_size, k, ...): example i * k + j at [i, j]
+                batch = tuple(tf.reshape(t, (batch_size, per_step, *t.shape[1:])) for t in batch)
+            return batch
+
+        first = first_epoch * steps_per_epoch + skip_steps
+        return (tf.data.Dataset.counter(first).map(step_examples, num_parallel_calls=tf.data.AUTOTUNE)
                 .map(convert, num_parallel_calls=tf.data.AUTOTUNE)
                 .prefetch(tf.data.AUTOTUNE))
 

@@ -1,7 +1,7 @@
 """`python -m training.evaluate RUN_OR_ONNX`: measure a generator and write the results as JSON beside it.
 
 RUN_OR_ONNX is a run folder of `python -m training` or a generator file of `python -m export`. What is
-measured depends on the data the generator was trained on (shared/design.md, section 5):
+measured depends on the data the generator was trained on (docs/design.md, section 3):
 
 - fashion_mnist: domain FID and KID between 10,000 generated images and the 10,000 test images, from the
   features of the shipped classifier (zoo/assets/), with the train-vs-test values of real data as the
@@ -26,18 +26,21 @@ import time
 
 import numpy as np
 
-from zoo.classifier import FashionClassifier
+from zoo.classifier import CLASSIFIER_PATH, FashionClassifier
 from zoo.cli import OneLineErrorParser
 from zoo.files import sha256_of, write_json
-from zoo.metrics import fid, kernel_inception_distance, mode_coverage, precision_recall
-from zoo.errors import ZooError
+from zoo.metrics import fid, kernel_inception_distance, knn_radii, manifold_share, mode_coverage, precision_recall
+from zoo.errors import ZooError, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SAMPLES = 10_000
+MAX_SAMPLES = 100_000  # generated images held in memory at once: about 300 MB at 28 x 28
+MAX_STEPS = 1_000_000
 TOY_SAMPLES = 2_500  # the PacGAN protocol
 INCEPTION_SIZE = 299
 FGAN_TABLE = "fgan-1d"
+TOYS = ("ring8", "grid25")
 
 
 class EvaluationError(ZooError, ValueError):
@@ -79,10 +82,18 @@ class Generators:
 
     @classmethod
     def from_run(cls, path):
-        from export.writer import TRANSLATION_DIRECTIONS, generator_kind, load_trained_model
+        from export.writer import load_trained_model
 
         model, info = load_trained_model(path)
-        config, generators = info["config"], model.generators
+        return cls.from_model(model, info["config"], info["data"]["num_classes"])
+
+    @classmethod
+    def from_model(cls, model, config, num_classes):
+        """The generators of a Keras model, called as they are when called (for the averaged weights,
+        call inside `model.averaged_generators()`)."""
+        from export.writer import TRANSLATION_DIRECTIONS, generator_kind
+
+        generators = model.generators
 
         def batched(generator, batch_size=500):
             """numpy in, numpy out, in batches: a Keras net called like the ONNX wrapper's session."""
@@ -98,7 +109,7 @@ class Generators:
             generator = generators["generator"]
             kind = generator_kind(generator)
             run = batched(generator)
-            return cls(kind, config["model"], config["dataset"], info["data"]["num_classes"], config["latent_dim"],
+            return cls(kind, config["model"], config["dataset"], num_classes, config["latent_dim"],
                        generate=lambda z, labels: run(z) if labels is None else run(z, labels.astype(np.int32)))
         translate = {TRANSLATION_DIRECTIONS[name]: batched(g) for name, g in generators.items()}
         return cls("translation", config["model"], config["dataset"], 0, 0, translate=translate)
@@ -193,8 +204,7 @@ def evaluate_images(generators, features, n, seed):
         raise EvaluationError(f"no image metrics for dataset {generators.dataset}: evaluation knows "
                               "fashion_mnist, ring8, grid25 and fashion_mnist:A-B")
     clock = time.perf_counter()
-    z = np.random.default_rng(seed).standard_normal((n, generators.latent_dim)).astype(np.float32)
-    labels = (np.arange(n) % generators.num_classes).astype(np.int32) if generators.kind == "conditional" else None
+    z, labels = latents_and_labels(generators, n, seed)
     generated = generators.generate(z, labels)
     if generated.shape[1:] != (28, 28, 1) and features.name != "inception_v3":
         raise EvaluationError(f"the classifier's features need 28 x 28 x 1 images, this generator makes "
@@ -244,9 +254,7 @@ def toy_mode_coverage(name, samples):
 
 
 def evaluate_toy(generators, seed):
-    z = np.random.default_rng(seed).standard_normal((TOY_SAMPLES, generators.latent_dim)).astype(np.float32)
-    labels = (np.arange(TOY_SAMPLES) % generators.num_classes).astype(np.int32) \
-        if generators.kind == "conditional" else None
+    z, labels = latents_and_labels(generators, TOY_SAMPLES, seed)
     return {"samples": TOY_SAMPLES, **toy_mode_coverage(generators.dataset, generators.generate(z, labels))}
 
 
@@ -274,17 +282,70 @@ def evaluate_translation(generators):
     return results
 
 
+class QualityProbe:
+    """Quality measured during training: quick (a few seconds), with one score to keep the best checkpoint.
+
+    fashion_mnist: domain FID, precision and recall of `n` generated images against the test split (and
+    the label accuracy of a conditional generator); the score is the FID. ring8, grid25: PacGAN's mode
+    coverage; the score counts missed modes plus the share of low-quality samples. fashion_mnist:A-B
+    (CycleGAN): the target-class share both ways and the cycle L1 error; the score is the mean share
+    missed plus the mean cycle error. Lower scores are better.
+    """
+
+    def __init__(self, dataset, n, seed=0):
+        self.dataset, self.n, self.seed = dataset, n, seed
+        if dataset == "fashion_mnist":
+            self.features = ClassifierFeatures()
+            test_images, self.test_labels = real_images("test")
+            self.test_features = self.features(test_images)
+            self.test_radii = knn_radii(self.test_features)
+        elif dataset not in TOYS and not dataset.startswith("fashion_mnist:"):
+            raise EvaluationError(f"no quality measure for dataset {dataset} during training: --eval-every "
+                                  "knows fashion_mnist, ring8, grid25 and fashion_mnist:A-B")
+
+    def measure(self, generators):
+        """(flat metrics for logs and history, score)."""
+        if generators.kind == "translation":
+            results = evaluate_translation(generators)
+            shares = {f"target_share_{d.replace('->', '2').lower()}": v["target_class_share"]
+                      for d, v in results.items() if "->" in d}
+            cycles = {k: v for k, v in results.items() if k.startswith("cycle_l1")}
+            score = 1 - np.mean(list(shares.values())) + (np.mean(list(cycles.values())) if cycles else 0)
+            return {**shares, **cycles}, float(score)
+        if self.dataset in TOYS:
+            modes = evaluate_toy(generators, self.seed)
+            metrics = {"modes_covered": modes["modes_covered"], "high_quality": modes["high_quality"]}
+            return metrics, float(modes["modes"] - modes["modes_covered"] + 1 - modes["high_quality"])
+        z, labels = latents_and_labels(generators, self.n, self.seed)
+        generated_features, predicted = features_and_predictions(self.features, generators.generate(z, labels))
+        metrics = {"fid": fid(self.test_features, generated_features),
+                   "precision": manifold_share(generated_features, self.test_features, self.test_radii),
+                   "recall": manifold_share(self.test_features, generated_features, knn_radii(generated_features))}
+        if labels is not None:
+            metrics["label_accuracy"] = float((predicted == labels).mean())
+        return metrics, metrics["fid"]
+
+
+def latents_and_labels(generators, n, seed):
+    """n latents z ~ N(0, I) and, for a conditional generator, labels cycling through the classes."""
+    z = np.random.default_rng(seed).standard_normal((n, generators.latent_dim)).astype(np.float32)
+    labels = (np.arange(n) % generators.num_classes).astype(np.int32) if generators.kind == "conditional" else None
+    return z, labels
+
+
 def evaluate(path, features="classifier", n=SAMPLES, seed=0):
     """All the measures that apply to the generator(s) at `path`, as a dict."""
     start = time.perf_counter()
     generators = load_generators(path)
-    results = {"generator": os.path.abspath(path), "variant": generators.variant, "kind": generators.kind,
-               "dataset": generators.dataset, "seed": seed}
+    # the file or folder's own name: results are published, and the training machine's paths are not theirs
+    results = {"generator": os.path.basename(os.path.normpath(path)), "variant": generators.variant,
+               "kind": generators.kind, "dataset": generators.dataset, "seed": seed}
     if os.path.isfile(path):  # which exact file these numbers belong to
         results["generator_sha256"] = sha256_of(path)
     if generators.kind == "translation":
         results["translation"] = evaluate_translation(generators)
-    elif generators.dataset in ("ring8", "grid25"):
+        results["classifier_sha256"] = sha256_of(CLASSIFIER_PATH)  # the judge of the target class
+    elif generators.dataset in TOYS:
         results["modes"] = evaluate_toy(generators, seed)
     else:
         extractor = make_features(features)
@@ -294,9 +355,10 @@ def evaluate(path, features="classifier", n=SAMPLES, seed=0):
 
 
 def evaluate_fgan_table(steps, seed):
-    from training.fgan_experiment import run
+    from training.fgan_experiment import STEPS, run
     from zoo.divergences import DIVERGENCES
 
+    steps = steps or STEPS
     start = time.perf_counter()
     return {"experiment": "fgan-1d", "steps": steps, "seed": seed, "rows": run(list(DIVERGENCES), steps, seed),
             "seconds": time.perf_counter() - start}
@@ -326,13 +388,16 @@ def summary(results):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    from export.runtime import GeneratorFileError
-    from training.config import ConfigError
-    from training.data import DatasetError
-    from training.run import CheckpointError
-    from zoo.classifier import ChecksumError
+def check_output_path(path):
+    """Refuse, before any work, an output file that could not be written once the work is done."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise EvaluationError(f"cannot write {path}: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise EvaluationError(f"cannot write {path}: it is a folder; name a JSON file")
 
+
+def run_evaluation(argv):
     parser = OneLineErrorParser(prog="python -m training.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", help=f"run folder, exported .onnx generator, or '{FGAN_TABLE}'")
@@ -340,25 +405,34 @@ def main(argv=None):
                         help="feature network of FID/KID/precision/recall (default: the shipped classifier)")
     parser.add_argument("--samples", type=int, default=SAMPLES, help=f"generated images (default: {SAMPLES})")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=3000, help=f"{FGAN_TABLE}: training steps per divergence")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"{FGAN_TABLE}: training steps per divergence (default: the experiment's own, 25,000)")
     parser.add_argument("--out", help="JSON file to write (default: beside the generator)")
     args = parser.parse_args(argv)
-    if args.samples < 2 or args.steps <= 0:
-        parser.error("--samples must be at least 2 and --steps positive")
-    try:
-        if args.path == FGAN_TABLE:
-            results, out = evaluate_fgan_table(args.steps, args.seed), args.out or f"{FGAN_TABLE}.evaluation.json"
-        else:
+    if not 2 <= args.samples <= MAX_SAMPLES:
+        parser.error(f"--samples must be at least 2 and at most {MAX_SAMPLES}")
+    if args.steps is not None and not 0 < args.steps <= MAX_STEPS:
+        parser.error(f"--steps must be positive and at most {MAX_STEPS}")
+    if not 0 <= args.seed < 2**32:  # the fgan-1d table seeds numpy's global generator: 32 bits
+        parser.error("--seed must be from 0 to 2**32 - 1")
+    if args.out:  # the default is beside the generator, in a folder that exists
+        check_output_path(args.out)
+    if args.path == FGAN_TABLE:
+        results, out = evaluate_fgan_table(args.steps, args.seed), args.out or f"{FGAN_TABLE}.evaluation.json"
+    else:
+        try:
             results = evaluate(args.path, args.features, args.samples, args.seed)
-            out = args.out or default_output(args.path)
-    except (EvaluationError, DatasetError, ConfigError, CheckpointError, GeneratorFileError, ChecksumError,
-            FileNotFoundError) as error:
-        print(f"python -m training.evaluate: error: {error}", file=sys.stderr)
-        return 2
+        except FileNotFoundError as error:  # a shipped asset is missing (the classifier's message names it)
+            raise EvaluationError(str(error)) from None
+        out = args.out or default_output(args.path)
     write_json(out, results)
     print(summary(results))
     print(f"results: {out}")
     return 0
+
+
+def main(argv=None):
+    return run_cli("python -m training.evaluate", run_evaluation, argv)
 
 
 if __name__ == "__main__":

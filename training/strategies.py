@@ -6,10 +6,14 @@
 - multiworker: MultiWorkerMirroredStrategy over the machines named in TF_CONFIG (see README).
 - tpu: TPUStrategy, where a TPU is attached.
 - auto: mirrored when more than one GPU is visible, else default.
+
+Training prints what its replicas run on (describe_devices) and warns where that is not what the machine
+could do (device_warnings): an NVIDIA GPU that TensorFlow cannot see, float16 compute on a CPU.
 """
 
 import json
 import os
+import shutil
 
 import tensorflow as tf
 
@@ -62,6 +66,56 @@ def _mirrored_devices(gpus, replicas):
             raise ConfigError(f"--replicas {replicas}: TensorFlow already started with {available} logical "
                               "CPU devices") from None
     return [f"/cpu:{i}" for i in range(replicas)]
+
+
+def describe_devices(strategy):
+    """What this process's replicas run on: '2 x GPU: NVIDIA H100 80GB HBM3', 'CPU, 2 cores',
+    '2 x CPU (logical devices), 2 cores', '8 x TPU'."""
+    devices = _replica_devices(strategy)
+    count = f"{len(devices)} x " if len(devices) > 1 else ""
+    kind = devices[0].device_type  # a strategy's replicas are all of one kind
+    if kind == "GPU":
+        gpus = tf.config.list_physical_devices("GPU")
+        names = sorted({tf.config.experimental.get_device_details(gpus[device.device_index or 0])
+                        .get("device_name", "unnamed") for device in devices})
+        return f"{count}GPU: {', '.join(names)}"
+    if kind == "CPU":
+        return f"{count}CPU{' (logical devices)' if count else ''}, {_cpu_cores()} cores"
+    return f"{count}{kind}"
+
+
+def device_warnings(strategy, mixed_precision):
+    """Why this run may be slower than the machine allows, one sentence each (empty when nothing is)."""
+    warnings = []
+    if _nvidia_gpu_present() and not tf.config.list_physical_devices("GPU"):
+        reason = ("this TensorFlow is built without CUDA (tensorflow-cpu?)" if not tf.test.is_built_with_cuda()
+                  else "TensorFlow found no usable CUDA libraries or driver")
+        warnings.append(f"this machine has an NVIDIA GPU but TensorFlow sees none, so training runs on the CPU: "
+                        f"{reason}; install with `pip install -e '.[train,gpu]'` (README, 'GPU')")
+    if mixed_precision and all(device.device_type == "CPU" for device in _replica_devices(strategy)):
+        warnings.append("--mixed-precision on a CPU: float16 is emulated there and usually slower than float32; "
+                        "it is meant for GPUs")
+    return warnings
+
+
+def _replica_devices(strategy):
+    """The DeviceSpecs of this process's replicas."""
+    try:
+        names = strategy.extended.worker_devices
+    except RuntimeError:  # the default strategy has none: TensorFlow places ops on the first GPU, if any
+        names = ["/device:GPU:0" if tf.config.list_logical_devices("GPU") else "/device:CPU:0"]
+    return [tf.DeviceSpec.from_string(name) for name in names]
+
+
+def _cpu_cores():
+    """The cores this process may run on (a container's share, not the host's count, where Linux says)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _nvidia_gpu_present():
+    """An NVIDIA GPU and its driver, whether or not TensorFlow can use them."""
+    gpus = "/proc/driver/nvidia/gpus"
+    return bool(os.path.isdir(gpus) and os.listdir(gpus)) or shutil.which("nvidia-smi") is not None
 
 
 def check_tf_config():

@@ -19,7 +19,6 @@
 """
 
 import argparse
-import math
 import os
 import sys
 
@@ -30,6 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from training.fgan_experiment import GRID, gaussian_pdf, mog1d_pdf, optimal_gaussian, sample_mog1d  # noqa: E402
 from zoo.cli import OneLineErrorParser  # noqa: E402
+from zoo.grid import line_chart  # noqa: E402
 from zoo.errors import run_cli  # noqa: E402
 
 DENSITY_FLOOR = 1e-3  # D* is compared where both densities exceed this: elsewhere D sees too few samples
@@ -145,48 +145,13 @@ def saturation_check(steps=500, batch_size=256, latent_dim=2, learning_rate=1e-3
 
 # --- a line chart with pillow alone --------------------------------------------------------------------
 
-def line_chart(series, title, x_label, y_label, width=640, height=400):
-    """An RGB picture (H, W, 3) of [(label, xs, ys, colour)] on a log-10 y axis with decade ticks."""
-    from PIL import Image, ImageDraw
-
-    left, right, top, bottom = 60, 20, 50, 45
-    xs = np.concatenate([np.asarray(s[1], float) for s in series])
-    logs = np.log10(np.concatenate([np.asarray(s[2], float) for s in series]))
-    x_low, x_high = xs.min(), xs.max()
-    y_low, y_high = math.floor(logs.min()), math.ceil(logs.max())
-    picture = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(picture)
-
-    def point(x, log_y):
-        return (left + (x - x_low) / (x_high - x_low) * (width - left - right),
-                height - bottom - (log_y - y_low) / max(y_high - y_low, 1) * (height - top - bottom))
-
-    for decade in range(y_low, y_high + 1):
-        y = point(x_low, decade)[1]
-        draw.line([(left, y), (width - right, y)], fill=(225, 225, 225))
-        draw.text((8, y - 6), f"1e{decade}", fill="black")
-    for x in np.unique(np.round(np.linspace(x_low, x_high, 5))):
-        draw.text((point(x, y_low)[0] - 8, height - bottom + 6), f"{x:g}", fill="black")
-    draw.rectangle([left, top, width - right, height - bottom], outline="black")
-    legend_x = left
-    for label, x, y, colour in series:
-        draw.line([point(a, b) for a, b in zip(x, np.log10(y))], fill=colour, width=2)
-        draw.line([(legend_x, 33), (legend_x + 16, 33)], fill=colour, width=2)
-        draw.text((legend_x + 20, 27), label, fill=colour)
-        legend_x += 36 + draw.textlength(label)
-    draw.text((left, 8), title, fill="black")
-    draw.text((8, 27), y_label, fill="black")
-    draw.text((width // 2 - draw.textlength(x_label) // 2, height - 20), x_label, fill="black")
-    return np.asarray(picture)
-
-
 def saturation_chart(result):
     steps = np.arange(1, result["steps"] + 1)
     return line_chart([("minimax: log(1 - D(G(z)))", steps, result["minimax_gradient_norm"], (200, 40, 40)),
                        ("non-saturating: -log D(G(z))", steps, result["non_saturating_gradient_norm"], (40, 80, 200)),
                        ("mean D(G(z))", steps, result["d_of_fakes"], (120, 120, 120))],
                       "Generator gradient norm of each loss, same nets and batch: G at its initial weights, "
-                      "D learning (ring8)", "discriminator steps", "norm")
+                      "D learning (ring8)", "discriminator steps", "norm", log_y=True)
 
 
 def format_report(optimal_d, likelihood, saturation):

@@ -1,5 +1,6 @@
 """One training run, start to end: strategy, data, model, run folder, fit with callbacks."""
 
+import contextlib
 import os
 import shutil
 import sys
@@ -10,11 +11,12 @@ import keras
 import tensorflow as tf
 
 from training import data as datasets
-from training.callbacks import (EpochCheckpoint, HistoryCSV, SampleGrid, SaveOnInterrupt, StopOnNonFiniteLoss,
-                                TrainingInterrupted)
-from training.config import ConfigError
+from training.callbacks import (EpochCheckpoint, GANLogs, HistoryCSV, QualityEvaluation, SampleGrid,
+                                SaveOnInterrupt, StopOnNonFiniteLoss, TrainingInterrupted)
+from training.config import QUICK_SAMPLES, ConfigError
+from training.evaluate import QualityProbe
 from training.run import RunFolder
-from training.strategies import is_chief, make_strategy
+from training.strategies import describe_devices, device_warnings, is_chief, make_strategy
 from zoo.models import VARIANTS, UnsuitableDataError
 
 
@@ -42,26 +44,41 @@ def default_out(config):
 def train(overrides, out, resume=False, overwrite=False, verbose=None):
     """Train the config that `overrides` resolve to into the run folder `out`; returns the model.
 
-    Everything that can be wrong with the inputs (config, folder, strategy, data) is checked before the
-    folder is touched, so a refused run damages nothing already there. In a multi-worker run only the
-    chief writes to `out`; the other workers write to temporary folders, removed at the end. Ctrl-C
-    checkpoints the position inside the epoch and raises TrainingInterrupted; resuming continues from
-    that step with the batches and noise the run would have used.
+    Everything that can be wrong with the inputs (config, folder, strategy, data, the folder's own files) is
+    checked before the folder is touched, so a refused run damages nothing already there. The folder is
+    locked for the whole run: a second process training into it is refused at once. In a multi-worker run
+    only the chief writes to `out` (and locks it); the other workers write to temporary folders, removed at
+    the end. Ctrl-C checkpoints the position inside the epoch and raises TrainingInterrupted; resuming
+    continues from that step with the batches and noise the run would have used.
     """
     run = RunFolder(out)
     config = run.resolve_config(overrides, resume, overwrite)
     strategy = make_strategy(config["strategy"], config["replicas"])
+    chief = is_chief(strategy)
+    with run.lock() if chief else contextlib.nullcontext():
+        if chief:  # checked again: another process may have changed the folder before this one held it
+            config = run.resolve_config(overrides, resume, overwrite)
+        return _train(run, config, strategy, chief, resume, overwrite, verbose)
+
+
+def _train(run, config, strategy, chief, resume, overwrite, verbose):
+    """train() once the folder is this process's (the chief's) or, on another worker, only read."""
+    out = run.path
     replicas = strategy.num_replicas_in_sync
     if config["batch_size"] % replicas:
         raise ConfigError(f"the global batch of {config['batch_size']} does not split evenly over {replicas} "
                           f"replicas: use a multiple of {replicas}")
+    pack = config.get("pack", 1)
+    if (config["batch_size"] // replicas) % pack:  # a pack must not straddle two replicas
+        raise ConfigError(f"each replica's batch of {config['batch_size'] // replicas} does not split into packs "
+                          f"of {pack}: use a --batch-size that is a multiple of {replicas * pack}")
     data = datasets.load(config["dataset"], limit=config["train_examples"],
                          image_size=config["image_size"], seed=config["seed"])
+    probe = QualityProbe(config["dataset"], QUICK_SAMPLES, config["seed"]) if config["eval_every"] else None
     keras.config.set_dtype_policy("mixed_float16" if config["mixed_precision"] else "float32")
     keras.utils.set_random_seed(config["seed"])
     if config["deterministic"]:
         tf.config.experimental.enable_op_determinism()
-    chief = is_chief(strategy)
     writer = run if chief else RunFolder(tempfile.mkdtemp(prefix="gan-zoo-worker-"))
     try:
         with strategy.scope():
@@ -71,20 +88,26 @@ def train(overrides, out, resume=False, overwrite=False, verbose=None):
                 apply_learning_rate(model, config)
         per_step = model.real_batches_per_step
         steps_per_epoch = data.steps_per_epoch(config["batch_size"] * per_step)
+        if resume:  # before anything is written: a damaged history refuses the resume
+            writer.trim_history(first_epoch)
         writer.start(config, data, overwrite and chief)
-        writer.trim_history(first_epoch)
         if verbose != 0:
-            print(f"{type(strategy).__name__.lstrip('_')}: {replicas} replica(s), global batch {config['batch_size']}, "
-                  f"run folder {out}{'' if chief else ' (written by the chief)'}")
+            for warning in device_warnings(strategy, config["mixed_precision"]):
+                print(f"warning: {warning}", file=sys.stderr)
+            print(f"{describe_devices(strategy)}; {type(strategy).__name__.lstrip('_')}: {replicas} replica(s), "
+                  f"global batch {config['batch_size']}, run folder {out}{'' if chief else ' (written by the chief)'}")
         if first_epoch >= config["epochs"]:
             print(f"{out} already trained {first_epoch} epochs; ask for more with --epochs")
             return model
         interrupt = SaveOnInterrupt(writer, first_step)
         # The checkpoint comes last: it is the commit point of an epoch. Killed before it, the run resumes
         # from the previous epoch and rewrites that epoch's history row and grid; killed after, all is there.
+        quality = [QualityEvaluation(writer, probe, config["eval_every"], config, data.num_classes)] if probe else []
         callbacks = [
+            GANLogs(writer.logs),  # first: it removes the loss of a player that has not stepped from the logs
             StopOnNonFiniteLoss(),
             interrupt,
+            *quality,  # before the history and TensorBoard, which record the measures it adds to the logs
             HistoryCSV(writer.history),
             SampleGrid(writer, data, config["seed"]),
             keras.callbacks.TensorBoard(writer.logs),

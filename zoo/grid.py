@@ -4,6 +4,7 @@ image files read as generator input.
 Used by training (a grid after every epoch) and by deploy-side tools, so it must not import TensorFlow.
 """
 
+import math
 import struct
 import warnings
 
@@ -14,7 +15,7 @@ from export.runtime import to_uint8
 from zoo.errors import ZooError, shortened_repr
 from zoo.files import atomic_writer
 
-__all__ = ["PictureError", "image_grid", "points_plot", "read_picture", "save_png", "to_uint8"]
+__all__ = ["PictureError", "image_grid", "line_chart", "points_plot", "read_picture", "save_png", "to_uint8"]
 
 #: 8-bit modes that pillow converts to grey or RGB as they are
 EIGHT_BIT_MODES = ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr")
@@ -44,6 +45,58 @@ def image_grid(images, columns=None, padding=2):
         top, left = padding + (i // columns) * (height + padding), padding + (i % columns) * (width + padding)
         grid[top:top + height, left:left + width] = image
     return grid
+
+
+def _round_ticks(low, high, count=5):
+    """About `count` round tick values (1, 2 or 5 times a power of ten apart) covering [low, high]."""
+    step = (high - low) / max(count - 1, 1) or 1.0
+    magnitude = 10 ** math.floor(math.log10(step))
+    step = min(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= step)
+    return np.arange(math.floor(low / step) * step, high + step / 2, step)
+
+
+def line_chart(series, title, x_label, y_label, log_y=False, marked=None, width=640, height=400):
+    """An RGB picture (H, W, 3) of the lines [(label, xs, ys, colour)], on a linear or a log-10 y axis,
+    with a legend, and `marked` = (x, y) circled in red (a curve's best point)."""
+    from PIL import ImageDraw
+
+    left, right, top, bottom = 60, 20, 50, 45
+    xs = np.concatenate([np.asarray(s[1], float) for s in series])
+    ys = np.concatenate([np.asarray(s[2], float) for s in series])
+    scale = np.log10 if log_y else np.asarray
+    if log_y:
+        y_ticks = np.arange(math.floor(np.log10(ys).min()), math.ceil(np.log10(ys).max()) + 1)
+    else:
+        y_ticks = _round_ticks(ys.min(), ys.max())
+    y_low, y_high = float(y_ticks[0]), max(float(y_ticks[-1]), float(y_ticks[0]) + 1)
+    x_low, x_high = xs.min(), max(xs.max(), xs.min() + 1)
+    picture = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(picture)
+
+    def point(x, scaled_y):
+        return (left + (x - x_low) / (x_high - x_low) * (width - left - right),
+                height - bottom - (scaled_y - y_low) / (y_high - y_low) * (height - top - bottom))
+
+    for tick in y_ticks:
+        y = point(x_low, tick)[1]
+        draw.line([(left, y), (width - right, y)], fill=(225, 225, 225))
+        draw.text((8, y - 6), f"1e{tick:g}" if log_y else f"{tick:g}", fill="black")
+    for x in np.unique(np.round(np.linspace(x_low, x_high, 5))):
+        draw.text((point(x, y_low)[0] - 8, height - bottom + 6), f"{x:g}", fill="black")
+    draw.rectangle([left, top, width - right, height - bottom], outline="black")
+    legend_x = max(left, 24 + draw.textlength(y_label))  # right of the axis label that shares its line
+    for label, x, y, colour in series:
+        draw.line([point(a, b) for a, b in zip(x, scale(np.asarray(y, float)))], fill=colour, width=2)
+        draw.line([(legend_x, 33), (legend_x + 16, 33)], fill=colour, width=2)
+        draw.text((legend_x + 20, 27), label, fill=colour)
+        legend_x += 36 + draw.textlength(label)
+    if marked is not None:
+        x, y = point(marked[0], float(scale(marked[1])))
+        draw.ellipse((x - 5, y - 5, x + 5, y + 5), outline=(220, 0, 0), width=2)
+    draw.text((left, 8), title, fill="black")
+    draw.text((8, 27), y_label, fill="black")
+    draw.text((width // 2 - draw.textlength(x_label) // 2, height - 20), x_label, fill="black")
+    return np.asarray(picture)
 
 
 def points_plot(samples, reference, size=256):

@@ -17,8 +17,8 @@ from zoo.models.fgan import FGAN
 from zoo.models.gan import GAN, LOSSES as GAN_LOSSES
 from zoo.models.wgan import CRITIC_SCHEDULES, WGAN
 from zoo.models.wgan_gp import WGANGP
-from zoo.nets import (dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator,
-                      patchgan_discriminator, resnet_generator)
+from zoo.nets import dcgan_discriminator, dcgan_generator, patchgan_discriminator, resnet_generator
+from zoo.nets.mlp import MLP_ARCHITECTURES, mlp_nets
 
 
 @dataclass(frozen=True)
@@ -60,16 +60,16 @@ def noise_nets(config, spec, num_classes=0, norm="batch"):
     """DCGAN nets for images, MLP nets for vectors; conditional on labels when num_classes > 0."""
     if spec.two_domains:
         raise UnsuitableDataError("it samples one distribution; this dataset is two domains (for cyclegan)")
+    pack = config.get("pack", 1)  # PacGAN: the discriminator judges packs of this many samples
     if spec.is_image:
         return (dcgan_generator(config["latent_dim"], spec.shape, config["width"], num_classes),
-                dcgan_discriminator(spec.shape, config["width"], norm, num_classes))
-    return (mlp_generator(config["latent_dim"], spec.shape[0], config["width"], num_classes=num_classes),
-            mlp_discriminator(spec.shape[0], config["width"], num_classes=num_classes))
+                dcgan_discriminator(spec.shape, config["width"], norm, num_classes, pack=pack))
+    return mlp_nets(config["mlp"], config["latent_dim"], spec.shape[0], config["width"], num_classes, pack)
 
 
 def build_gan(config, spec):
-    model = GAN(*noise_nets(config, spec), config["latent_dim"], loss=config["loss"],
-                d_steps=config["d_steps"], reuse_fakes=config["reuse_fakes"], seed=config["seed"])
+    model = GAN(*noise_nets(config, spec), config["latent_dim"], loss=config["loss"], d_steps=config["d_steps"],
+                reuse_fakes=config["reuse_fakes"], pack=config["pack"], seed=config["seed"], ema=config["ema"])
     return _compile(model, config, _adam(config), _adam(config))
 
 
@@ -78,21 +78,23 @@ def build_cgan(config, spec):
         raise UnsuitableDataError("it needs class labels (fashion_mnist, a toy, or a labelled TFDS dataset)")
     model = ConditionalGAN(*noise_nets(config, spec, spec.num_classes), config["latent_dim"],
                            spec.num_classes, loss=config["loss"], d_steps=config["d_steps"],
-                           reuse_fakes=config["reuse_fakes"], seed=config["seed"])
+                           reuse_fakes=config["reuse_fakes"], pack=config["pack"], seed=config["seed"],
+                           ema=config["ema"])
     return _compile(model, config, _adam(config), _adam(config))
 
 
 def build_fgan(config, spec):
     model = FGAN(*noise_nets(config, spec), config["latent_dim"], divergence=config["divergence"],
                  saddle=config["generator_loss"] == "saddle", reuse_fakes=config["reuse_fakes"],
-                 seed=config["seed"])
+                 pack=config["pack"],
+                 seed=config["seed"], ema=config["ema"])
     return _compile(model, config, _adam(config), _adam(config))
 
 
 def build_wgan(config, spec):
     model = WGAN(*noise_nets(config, spec), config["latent_dim"], n_critic=config["n_critic"],
                  clip_value=config["clip_value"], critic_schedule=config["critic_schedule"],
-                 reuse_fakes=config["reuse_fakes"], seed=config["seed"])
+                 reuse_fakes=config["reuse_fakes"], seed=config["seed"], ema=config["ema"])
     return _compile(model, config, keras.optimizers.RMSprop(config["learning_rate"]),
                     keras.optimizers.RMSprop(config["learning_rate"]))
 
@@ -100,7 +102,8 @@ def build_wgan(config, spec):
 def build_wgan_gp(config, spec):
     model = WGANGP(*noise_nets(config, spec, norm="layer"), config["latent_dim"],
                    n_critic=config["n_critic"], gp_weight=config["gp_weight"], reuse_fakes=config["reuse_fakes"],
-                   seed=config["seed"])
+                   pack=config["pack"],
+                   seed=config["seed"], ema=config["ema"])
     return _compile(model, config, _adam(config), _adam(config))
 
 
@@ -114,7 +117,7 @@ def build_cyclegan(config, spec):
                       for name in ("discriminator_a", "discriminator_b")]
     model = CycleGAN(*generators, *discriminators, spec.shape, cycle_weight=config["cycle_weight"],
                      identity_weight=config["identity_weight"], pool_size=config["pool_size"],
-                     seed=config["seed"])
+                     seed=config["seed"], ema=config["ema"])
     total_steps = config["epochs"] * max(spec.num_examples // config["batch_size"], 1)
     schedule = ConstantThenLinearDecay(config["learning_rate"], total_steps)
     return _compile(model, config, _adam(config, schedule), _adam(config, schedule))
@@ -125,7 +128,15 @@ NOISE = {
     "reuse_fakes": Option(False, "the generator step reuses the fakes of the last discriminator step instead "
                           "of fresh noise: one generator forward pass per step instead of two (faster; "
                           "default: fresh noise, as in Goodfellow et al.'s Algorithm 1)"),
+    "mlp": Option("plain", "the nets for vector data (toys): plain (--width units, 3 layers) or pacgan (the "
+                  "2-D nets of PacGAN, Lin et al. 2018: a batch-normed generator of 4 layers of 2 x --width "
+                  "units, a maxout discriminator of 3 layers of --width units; the paper's width is 200)",
+                  choices=MLP_ARCHITECTURES),
 }
+
+
+PACK = {"pack": Option(1, "PacGAN (Lin et al. 2018): the discriminator judges packs of this many samples, "
+                       "concatenated; the batch (per replica) must be a multiple of it", positive=True)}
 
 
 def _adam_options(learning_rate, beta_1, beta_2=0.999):
@@ -135,6 +146,7 @@ def _adam_options(learning_rate, beta_1, beta_2=0.999):
 
 GAN_OPTIONS = {
     **NOISE,
+    **PACK,
     "loss": Option("non_saturating", "generator loss", choices=tuple(GAN_LOSSES)),
     "d_steps": Option(1, "discriminator steps per generator step (k), each on a fresh real batch",
                       positive=True),
@@ -149,6 +161,7 @@ VARIANTS = {
                     GAN_OPTIONS, build_cgan),
     "fgan": Variant("f-GAN (Nowozin et al. 2016): minimise any of nine f-divergences", {
         **NOISE,
+        **PACK,
         "divergence": Option("gan", "the f-divergence", choices=tuple(DIVERGENCES)),
         "generator_loss": Option("practical", "practical: -g_f(V(G(z))); saddle: -f*(g_f(V(G(z))))",
                                  choices=("practical", "saddle")),
@@ -165,6 +178,7 @@ VARIANTS = {
     }, build_wgan),
     "wgan_gp": Variant("WGAN with gradient penalty (Gulrajani et al. 2017), layer-norm critic", {
         **NOISE,
+        **PACK,
         "n_critic": Option(5, "critic steps per generator step", positive=True),
         "gp_weight": Option(10.0, "lambda, the gradient penalty's weight", positive=True),
         **_adam_options(1e-4, 0.0, 0.9),

@@ -1,11 +1,13 @@
 """The base class every GAN variant subclasses: two optimizers, loss trackers, per-replica noise."""
 
+import contextlib
 from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 from keras import ops
 from zoo.errors import ZooError
+from zoo.models.averaging import GeneratorAverage
 
 
 class UnsuitableDataError(ZooError, ValueError):
@@ -34,9 +36,11 @@ class AdversarialModel(keras.Model):
     which Keras averages across replicas into the true global mean.
     """
 
-    def __init__(self, loss_names, seed=0, **kwargs):
+    def __init__(self, loss_names, seed=0, ema=0.0, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
+        self.ema = ema  # decay of the generators' weight average; 0: no average
+        self.generator_average = None
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in loss_names]
         self.built = True  # only wraps built sub-models; without this, fit() refuses the model
 
@@ -55,6 +59,8 @@ class AdversarialModel(keras.Model):
         # fails under MirroredStrategy.
         g_optimizer.build(self.generator_variables)
         d_optimizer.build(self.discriminator_variables)
+        if self.ema:  # built here for the same reason: its variables must be the strategy's
+            self.generator_average = GeneratorAverage(self.generator_weights, self.ema, name="generator_average")
 
     @property
     def metrics(self):
@@ -88,6 +94,33 @@ class AdversarialModel(keras.Model):
     @property
     def discriminator_variables(self):
         raise NotImplementedError
+
+    @property
+    def generator_weights(self):
+        """Every weight of the generators, batch-norm statistics included: what the average covers."""
+        return [weight for net in self.generators.values() for weight in net.weights]
+
+    def update_generator_average(self):
+        """Called after every generator step (a no-op without --ema)."""
+        if self.generator_average is not None:
+            self.generator_average.update(self.generator_weights, self.g_optimizer.iterations)
+
+    def averaged_generators(self):
+        """A context in which the generators hold their averaged weights (the live ones without --ema):
+        what sample grids, evaluation and export use."""
+        if self.generator_average is None:
+            return contextlib.nullcontext()
+        return self.generator_average.swapped_into(self.generator_weights)
+
+    def use_generator_average(self):
+        """From now on the generators hold their averaged weights (for export; a no-op without --ema)."""
+        if self.generator_average is not None:
+            self.generator_average.copy_into(self.generator_weights)
+
+    @property
+    def exported_weights(self):
+        """Which weights `averaged_generators` gives, in words (for export metadata and cards)."""
+        return f"exponential moving average, decay {self.ema}" if self.ema else "live (no average)"
 
     @property
     def steps_trained(self):

@@ -105,6 +105,7 @@ class CycleGAN(AdversarialModel):
             per_example = adversarial + self.cycle_weight * cycle + self.identity_weight * identity
             g_loss = self.global_mean(per_example)
         self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator_variables)
+        self.update_generator_average()
 
         pooled_a = self.pool_a.query(fake_a, self.random_key(draw=0))
         pooled_b = self.pool_b.query(fake_b, self.random_key(draw=1))

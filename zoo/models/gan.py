@@ -27,7 +27,7 @@ class GAN(AdversarialModel):
     """
 
     def __init__(self, generator, discriminator, latent_dim, loss="non_saturating", d_steps=1,
-                 reuse_fakes=False, loss_names=("d_loss", "g_loss"), **kwargs):
+                 reuse_fakes=False, pack=1, loss_names=("d_loss", "g_loss"), **kwargs):
         super().__init__(loss_names, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -35,6 +35,7 @@ class GAN(AdversarialModel):
         self.d_loss_fn, self.g_loss_fn = LOSSES[loss] if loss else (None, None)  # variants may set their own
         self.d_steps = d_steps
         self.reuse_fakes = reuse_fakes
+        self.pack = pack
 
     @property
     def real_batches_per_step(self):
@@ -59,16 +60,33 @@ class GAN(AdversarialModel):
         return self.generator(z, training=training)
 
     def discriminate(self, x, labels, training):
+        """The discriminator's logits of (packed) samples x with their labels."""
         return self.discriminator(x, training=training)
 
+    def packed(self, x, labels):
+        """PacGAN (Lin et al. 2018): the discriminator judges packs of `pack` samples, concatenated (vectors
+        end to end, images along the channels), so a generator that repeats itself is visible within one
+        input. Consecutive samples form a pack: a replica's batch (a multiple of `pack`) never splits one.
+        Returns (packs, the packs' labels (n / pack, pack)); unchanged when pack is 1."""
+        if self.pack == 1:
+            return x, labels
+        shape = ops.shape(x)
+        packs = ops.reshape(x, (-1, self.pack) + tuple(x.shape[1:]))
+        if len(x.shape) == 4:  # (packs, pack, H, W, C) -> (packs, H, W, pack * C)
+            packs = ops.reshape(ops.transpose(packs, (0, 2, 3, 1, 4)),
+                                (-1, shape[1], shape[2], self.pack * x.shape[3]))
+        else:
+            packs = ops.reshape(packs, (-1, self.pack * x.shape[1]))
+        return packs, None if labels is None else ops.reshape(labels, (-1, self.pack))
+
     def discriminator_loss(self, real, fake, labels):
-        """Per-example discriminator loss and the means to log."""
-        per_example = self.d_loss_fn(self.discriminate(real, labels, training=True),
-                                     self.discriminate(fake, labels, training=True))
+        """Per-example (per-pack) discriminator loss and the means to log."""
+        per_example = self.d_loss_fn(self.discriminate(*self.packed(real, labels), training=True),
+                                     self.discriminate(*self.packed(fake, labels), training=True))
         return per_example, {"d_loss": ops.mean(per_example)}
 
     def generator_loss(self, fake, labels):
-        per_example = self.g_loss_fn(self.discriminate(fake, labels, training=True))
+        per_example = self.g_loss_fn(self.discriminate(*self.packed(fake, labels), training=True))
         return per_example, {"g_loss": ops.mean(per_example)}
 
     # --- the training loop ---------------------------------------------------------------------------
@@ -99,6 +117,7 @@ class GAN(AdversarialModel):
             per_example, logged = self.generator_loss(fake, labels)  # against the updated discriminator
             loss = self.global_mean(per_example)
         self.apply_gradients(self.g_optimizer, tape, loss, self.generator_variables)
+        self.update_generator_average()
         self.track(**logged)
 
     def train_step(self, data):

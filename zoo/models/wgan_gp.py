@@ -23,8 +23,10 @@ class WGANGP(WGAN):
 
     def discriminator_loss(self, real, fake, labels):
         critic_loss, _ = super().discriminator_loss(real, fake, labels)
+        # with packing, x_hat mixes a real pack and a fake pack: one e and one gradient norm per pack
+        (real, packed_labels), (fake, _) = self.packed(real, labels), self.packed(fake, labels)
         mixing = self.sample_mixing(ops.shape(real)[0])
-        penalty = losses.gradient_penalty(lambda x: self.discriminate(x, labels, training=True),
+        penalty = losses.gradient_penalty(lambda x: self.discriminate(x, packed_labels, training=True),
                                           real, fake, mixing)
         per_example = critic_loss + self.gp_weight * penalty
         return per_example, {"d_loss": ops.mean(per_example), "gradient_penalty": ops.mean(penalty)}

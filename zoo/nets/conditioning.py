@@ -6,8 +6,9 @@ from keras import layers, ops
 LABEL_EMBEDDING = 50
 
 
-def label_input():
-    return keras.Input((), dtype="int32", name="label")
+def label_input(pack=1):
+    """The class label; a discriminator of packs (PacGAN) takes the `pack` labels of a pack."""
+    return keras.Input(() if pack == 1 else (pack,), dtype="int32", name="label")
 
 
 def with_label_embedding(z, num_classes):
@@ -33,7 +34,10 @@ class Projection(layers.Layer):
 
     def call(self, inputs):
         features, label = inputs
-        return ops.sum(self.embedding(label) * features, axis=-1, keepdims=True)
+        embedded = self.embedding(label)
+        if len(embedded.shape) == 3:  # a pack's labels: project onto the sum of their embeddings
+            embedded = ops.sum(embedded, axis=1)
+        return ops.sum(embedded * features, axis=-1, keepdims=True)
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}

@@ -60,13 +60,15 @@ def dcgan_generator(latent_dim, image_shape, width=64, num_classes=0, name="gene
     return keras.Model(inputs, images, name=name)
 
 
-def dcgan_discriminator(image_shape, width=64, norm="batch", num_classes=0, name="discriminator"):
+def dcgan_discriminator(image_shape, width=64, norm="batch", num_classes=0, pack=1, name="discriminator"):
     """images (batch, H, W, C) [+ label (batch,)] -> one logit (or critic score) per image, (batch, 1).
 
-    `norm`: "batch" (DCGAN), "layer" (WGAN-GP's critic) or None.
+    `norm`: "batch" (DCGAN), "layer" (WGAN-GP's critic) or None. With `pack` M > 1 (PacGAN), it judges
+    packs of M images stacked along the channels, (batch, H, W, M * C) [+ labels (batch, M)].
     """
     _, n_down = _upsampling_plan(image_shape[0])
-    image = keras.Input(image_shape, name="image")
+    height, width_, channels = image_shape
+    image = keras.Input((height, width_, pack * channels), name="image")
     x = image
     filters = width
     for block in range(n_down):
@@ -79,5 +81,5 @@ def dcgan_discriminator(image_shape, width=64, norm="batch", num_classes=0, name
     features = layers.Flatten()(x)
     if not num_classes:
         return keras.Model(image, layers.Dense(1, dtype="float32", name="logits")(features), name=name)
-    label = label_input()
+    label = label_input(pack)
     return keras.Model([image, label], projection_logits(features, label, num_classes), name=name)

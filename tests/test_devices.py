@@ -1,0 +1,34 @@
+"""What training says it runs on, and its warnings when that is less than the machine has (no GPU needed)."""
+
+import pytest
+import tensorflow as tf
+
+from training import strategies
+from training.strategies import describe_devices, device_warnings
+
+CORES = strategies._cpu_cores()
+HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
+
+
+def test_devices_are_described_with_their_count_and_the_cores(mirrored_cpus):
+    one_device = describe_devices(tf.distribute.get_strategy())
+    assert one_device.startswith("GPU: ") if HAS_GPU else one_device == f"CPU, {CORES} cores"
+    assert describe_devices(mirrored_cpus) == f"2 x CPU (logical devices), {CORES} cores"
+
+
+def test_no_warning_for_float32_where_tensorflow_sees_what_there_is(monkeypatch):
+    monkeypatch.setattr(strategies, "_nvidia_gpu_present", lambda: HAS_GPU)
+    assert device_warnings(tf.distribute.get_strategy(), mixed_precision=False) == []
+
+
+@pytest.mark.skipif(HAS_GPU, reason="TensorFlow sees this machine's GPU")
+def test_warns_of_a_gpu_tensorflow_cannot_see(monkeypatch):
+    monkeypatch.setattr(strategies, "_nvidia_gpu_present", lambda: True)
+    [warning] = device_warnings(tf.distribute.get_strategy(), mixed_precision=False)
+    assert "NVIDIA GPU but TensorFlow sees none" in warning and ".[train,gpu]" in warning
+
+
+def test_warns_of_mixed_precision_on_a_cpu(monkeypatch, mirrored_cpus):
+    monkeypatch.setattr(strategies, "_nvidia_gpu_present", lambda: HAS_GPU)
+    [warning] = device_warnings(mirrored_cpus, mixed_precision=True)
+    assert warning.startswith("--mixed-precision on a CPU")

@@ -1,0 +1,147 @@
+"""The generator average (--ema), quality measured during training (--eval-every) with the best checkpoint,
+what TensorBoard gets, and the publishing gate and curve that the model cards show."""
+
+import csv
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import TINY
+from tests.test_models import IMAGES, batch, build, train_steps, weights
+from training.callbacks import GANLogs
+from training.run import RunFolder
+from training.train import train
+from zoo.models.averaging import WARMUP_OFFSET
+
+QUALITY_RUN = {**TINY, "ema": 0.9, "eval_every": 1}
+
+
+def test_average_follows_the_warm_up_formula_and_swaps_back_exactly():
+    gan = build("gan", ema=0.9)
+    start = weights(gan.generator_weights)
+    expected = [w.copy() for w in start]
+    for step in (1, 2, 3):
+        train_steps(gan, IMAGES, 1)
+        decay = min(0.9, (1 + step) / (WARMUP_OFFSET + step))
+        expected = [decay * e + (1 - decay) * np.array(w) for e, w in zip(expected, gan.generator_weights)]
+    averages = gan.generator_average.values()
+    for average, value in zip(averages, expected):
+        np.testing.assert_allclose(average, value, rtol=1e-5, atol=1e-6)
+    live = weights(gan.generator_weights)
+    assert any(not np.allclose(a, b) for a, b in zip(live, averages))
+    with gan.averaged_generators():
+        assert all(np.array_equal(np.array(w), a) for w, a in zip(gan.generator_weights, averages))
+    assert all(np.array_equal(np.array(w), b) for w, b in zip(gan.generator_weights, live))
+
+
+def test_without_ema_there_is_no_average_and_the_live_weights_are_used():
+    gan = build("gan")
+    assert gan.generator_average is None
+    with gan.averaged_generators():
+        pass
+    assert gan.exported_weights.startswith("live")
+
+
+@pytest.fixture(scope="module")
+def quality_run(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("runs") / "quality")
+    train(QUALITY_RUN, out, verbose=0)
+    return out
+
+
+def test_quality_is_measured_logged_and_the_best_checkpoint_kept(quality_run):
+    with open(os.path.join(quality_run, "history.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [row["epoch"] for row in rows] == ["1", "2"]
+    fids = [float(row["fid"]) for row in rows]
+    assert all(np.isfinite(fids)) and all(0 <= float(row["recall"]) <= 1 for row in rows)
+    assert all(float(row["g_learning_rate"]) == pytest.approx(2e-4) for row in rows)
+    record = RunFolder(quality_run).best_record()
+    assert record["fid"] == pytest.approx(min(fids)) and record["epoch"] == 1 + int(np.argmin(fids))
+    assert os.path.isfile(os.path.join(quality_run, "checkpoints", "best", "ckpt.index"))
+    tensorboard = os.listdir(os.path.join(quality_run, "logs"))
+    assert {"samples", "steps", "train"} <= set(tensorboard)
+
+
+def test_resume_restores_the_average_exactly(quality_run, tmp_path):
+    from export.writer import load_trained_model
+
+    resumed = str(tmp_path / "resumed")
+    train({**QUALITY_RUN, "epochs": 1}, resumed, verbose=0)
+    model = train({"epochs": 2}, resumed, resume=True, verbose=0)
+    reference, _ = load_trained_model(quality_run, checkpoint="latest")
+    # load_trained_model put the averages into the generator: compare them with the resumed run's averages
+    for a, b in zip(model.generator_average.values(), reference.generator_weights):
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-5, atol=1e-6)
+
+
+def test_export_takes_the_best_checkpoint_and_says_which_weights(quality_run, tmp_path):
+    import onnx
+
+    from export.writer import export_run
+
+    manifest = export_run(quality_run, str(tmp_path / "export"))
+    metadata = manifest["generators"]["generator"]["metadata"]
+    best = RunFolder(quality_run).best_record()
+    assert metadata["checkpoint"].startswith(f"best of the measured epochs (epoch {best['epoch']}")
+    assert metadata["weights"] == "exponential moving average, decay 0.9"
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "export" / "generator.onnx")).metadata_props}
+    assert props["weights"] == metadata["weights"]
+
+
+def test_a_generator_that_has_not_stepped_logs_no_loss(tmp_path):
+    """WGAN's reference schedule: 100 critic steps before the first generator step."""
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(dict(logs))
+
+    wgan = build("wgan")
+    data = tf.data.Dataset.from_tensors(batch(IMAGES, 8)).repeat()
+    wgan.fit(data, steps_per_epoch=3, epochs=1, verbose=0, callbacks=[GANLogs(str(tmp_path)), Record()])
+    assert len(seen) == 3 and all("g_loss" not in logs and "d_loss" in logs for logs in seen)
+
+
+@pytest.mark.parametrize("metrics,failures", [
+    ({"fid": 40.0, "recall": 0.8, "precision": 0.9}, 0),
+    ({"fid": 140.0, "recall": 0.8, "precision": 0.99}, 1),
+    ({"fid": 40.0, "recall": 0.3, "precision": 0.997}, 1),  # precision alone never passes a model
+    ({"fid": 40.0, "recall": 0.8, "precision": 0.9, "conditional": {"accuracy": 0.8}}, 1),
+    ({"translation": {"A->B": {"target_class_share": 0.97}, "B->A": {"target_class_share": 0.5}}}, 1),
+    ({"modes": {"modes_covered": 8, "modes": 8, "high_quality": 0.99}}, 0),
+    ({"modes": {"modes_covered": 5, "modes": 8, "high_quality": 0.5}}, 2),
+])
+def test_quality_gate(metrics, failures):
+    from export.publish import gate_failures
+
+    assert len(gate_failures(metrics, "ring8")) == failures
+
+
+def test_quality_curve_is_read_from_the_history_and_drawn(quality_run):
+    from export.cards import curve_plot, quality_curve
+
+    epochs, values, label, lower_is_better = quality_curve(quality_run)
+    assert list(epochs) == [1, 2] and label == "domain FID" and lower_is_better
+    picture = curve_plot(epochs, values, label, lower_is_better)
+    assert picture.dtype == np.uint8 and picture.ndim == 3 and (picture != 255).any()
+
+
+def test_publish_refuses_a_model_below_the_gate_unless_forced(quality_run, tmp_path):
+    from export.publish import PublishError, card, publish_run, read_index
+
+    hub = str(tmp_path / "hub")
+    with pytest.raises(PublishError, match="quality gate"):
+        publish_run(quality_run, "tiny", hub)
+    assert not os.path.exists(os.path.join(hub, "tiny"))
+    assert publish_run(quality_run, "tiny", hub, force=True) == ["tiny"]
+    entry = read_index(hub)["models"]["tiny"]
+    assert not entry["gate"]["passed"] and entry["quality_curve"]["file"] in entry["files"]
+    text = card("tiny", entry, "tiny/samples.png")
+    assert "Below the zoo's quality gate" in text and "tiny/quality.png" in text
+    with open(os.path.join(hub, "tiny", "evaluation.json")) as f:
+        assert not json.load(f)["generator"].startswith("/")

@@ -1,0 +1,74 @@
+"""The toy recipes (PacGAN's 2-D setup), their nets, and the aggregation of benchmarks/toy_modes.py."""
+
+import numpy as np
+import pytest
+
+from benchmarks.toy_modes import (PUBLISHED, TOYS, VARIANTS, format_table, generator_steps_per_epoch,
+                                  recipe_path, run_config, summarise)
+from training import data as datasets
+from training.config import read_config_file, resolve
+from training.train import build_model
+from zoo.nets.mlp import Maxout, mlp_nets
+
+RECIPES = [(variant, toy) for variant in VARIANTS for toy in TOYS]
+
+
+@pytest.mark.parametrize("variant, toy", RECIPES)
+def test_every_benchmarked_recipe_resolves_to_pacgan_nets_on_its_toy(variant, toy):
+    config = resolve(read_config_file(recipe_path(variant, toy)))
+    assert config["dataset"] == toy and config["mlp"] == "pacgan" and config["latent_dim"] == 2
+    assert config["batch_size"] % config.get("pack", 1) == 0
+
+
+def test_steps_convert_to_enough_epochs_of_each_recipe():
+    assert generator_steps_per_epoch(resolve(run_config("gan", "ring8", 0))) == 1000  # 100,000 / 100
+    assert generator_steps_per_epoch(resolve(run_config("gan-pack4", "ring8", 0))) == 250  # 100 packs of 4
+    assert generator_steps_per_epoch(resolve(run_config("wgan-gp", "ring8", 0))) == 78  # 390 critic batches / 5
+    config = run_config("gan-pack4", "grid25", 3, steps=1001)
+    assert config["seed"] == 3 and config["epochs"] == 5
+
+
+def test_a_packed_recipe_trains_a_step_on_its_own_batch():
+    config = resolve({**read_config_file(recipe_path("gan-pack4", "ring8")), "jit": False, "train_examples": 800})
+    data = datasets.load("ring8", limit=config["train_examples"])
+    model = build_model(config, data.spec)
+    real, labels = next(iter(data.batches(config["batch_size"], 0, 0, model.real_batches_per_step)))
+    packs, _ = model.packed(real, None)
+    assert tuple(packs.shape) == (100, 8)  # the paper's 100 packs of 4 two-dimensional samples
+    logs = model.train_step((real, labels))
+    assert all(np.isfinite(float(value)) for value in logs.values())
+
+
+def test_maxout_takes_the_largest_of_each_units_pieces():
+    layer = Maxout(3, pieces=2)
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype("float32")
+    out = np.asarray(layer(x))
+    affine = np.asarray(layer.affine(x))
+    np.testing.assert_allclose(out, affine.reshape(4, 3, 2).max(axis=-1), rtol=1e-6)
+
+
+def test_pacgan_nets_layers_of_one_shape_start_from_different_weights():
+    generator, discriminator = mlp_nets("pacgan", 2, 2, width=8)
+    kernels = [w for w in generator.weights if w.name == "kernel" and tuple(w.shape) == (16, 16)]
+    assert len(kernels) == 3 and not np.allclose(kernels[0], kernels[1])
+    assert discriminator.output.shape == (None, 1)
+    assert 0.01 < float(np.std(kernels[0])) < 0.03  # N(0, 0.02^2), as PacGAN initialises
+
+
+def fake_result(toy, variant, seed, modes, quality):
+    scores = {"modes_covered": modes, "modes": 8 if toy == "ring8" else 25, "high_quality": quality}
+    return {"dataset": toy, "variant": variant, "seed": seed, "generator_steps": 1000, "final": scores,
+            "published": scores}
+
+
+def test_summary_gives_mean_and_sample_spread_over_seeds_beside_the_published_row():
+    results = [fake_result("ring8", "gan", 0, 8, 0.96), fake_result("ring8", "gan", 1, 6, 0.90),
+               fake_result("grid25", "wgan-gp", 0, 20, 0.5)]
+    gan, wgan_gp = summarise(results, "final")
+    assert gan["seeds"] == 2 and gan["modes_covered"] == pytest.approx((7.0, np.sqrt(2)))
+    assert gan["high_quality"] == pytest.approx((93.0, np.std([96, 90], ddof=1)))
+    assert gan["published"] == PUBLISHED[("ring8", "gan")] and wgan_gp["published"] is None
+    assert wgan_gp["modes_covered"] == (20.0, 0.0)  # one seed: no spread
+    table = format_table([gan, wgan_gp], "final").splitlines()
+    assert "7.0 ± 1.4 /8" in table[2] and "93.0 ± 4.2" in table[2] and "6.3 / 98.2 %" in table[2]
+    assert "20.0 ± 0.0 /25" in table[3] and table[3].rstrip().endswith("-")
