@@ -28,13 +28,16 @@ def test_steps_convert_to_enough_epochs_of_each_recipe():
     assert config["seed"] == 3 and config["epochs"] == 5
 
 
-def test_a_packed_recipe_trains_a_step_on_its_own_batch():
-    config = resolve({**read_config_file(recipe_path("gan-pack4", "ring8")), "jit": False, "train_examples": 800})
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_each_recipe_trains_a_step_on_its_own_batch(variant):
+    config = resolve({**read_config_file(recipe_path(variant, "ring8")), "jit": False, "train_examples": 1024})
     data = datasets.load("ring8", limit=config["train_examples"])
     model = build_model(config, data.spec)
     real, labels = next(iter(data.batches(config["batch_size"], 0, 0, model.real_batches_per_step)))
     packs, _ = model.packed(real, None)
-    assert tuple(packs.shape) == (100, 8)  # the paper's 100 packs of 4 two-dimensional samples
+    assert tuple(packs.shape) == (config["batch_size"] // config["pack"], 2 * config["pack"])
+    if config["model"] == "gan":
+        assert packs.shape[0] == 100  # PacGAN's batches: 100 packs (of 1 or 4 samples)
     logs = model.train_step((real, labels))
     assert all(np.isfinite(float(value)) for value in logs.values())
 
