@@ -264,6 +264,30 @@ def test_damaged_run_files_refuse_resume_and_export_in_one_line(kind, run_copy, 
     assert snapshot(run_copy) == before
 
 
+@pytest.mark.parametrize("kind", ["truncated", "config-edited-to-another-loss", "record-not-an-object"])
+def test_a_damaged_best_checkpoint_refuses_export_in_one_line(kind, run_copy, tmp_path, capsys):
+    from export.writer import load_trained_model
+
+    model, _ = load_trained_model(str(run_copy), checkpoint="latest")
+    RunFolder(str(run_copy)).save_best(model, 2, {"score": 1.0})  # as --eval-every keeps it
+    best = run_copy / "checkpoints" / "best"
+    if kind == "truncated":
+        shard = best / "ckpt.data-00000-of-00001"
+        os.truncate(shard, shard.stat().st_size // 2)
+        expected = "cannot be restored"
+    elif kind == "config-edited-to-another-loss":
+        write_json(run_copy / "config.json", {**read_json(run_copy / "config.json"), "loss": "minimax"})
+        expected = "says loss='minimax', but checkpoint"
+    else:
+        write_json(best / "best.json", {**read_json(best / "best.json"), "trained_with": ["loss"]})
+        expected = "trained_with is not an object"
+    before = snapshot(run_copy)
+    code, err = run_cli(export_main, [str(run_copy), "--out", str(tmp_path / "exported")], capsys)
+    assert_one_line_refusal(code, err)
+    assert expected in err and not os.path.exists(tmp_path / "exported")
+    assert snapshot(run_copy) == before
+
+
 COUNTS = st.one_of(st.integers(), st.integers(-3, 12), st.floats(allow_nan=True), st.text(max_size=8), st.none(),
                    st.booleans(), st.lists(st.integers(), max_size=3))
 CHECKPOINTS = st.one_of(st.sampled_from(["epoch-0001/ckpt", "epoch-0002/ckpt", "epoch-0001-step-000003/ckpt",

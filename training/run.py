@@ -14,7 +14,8 @@ killed at any moment, the run keeps a readable previous checkpoint. A write that
 disk) raises CheckpointError and leaves the previous checkpoint named in latest.json.
 
 The folder's own files are checked before they are used: latest.json names a checkpoint of this folder at a
-step inside its epoch and records the options it was trained with, which config.json must still say.
+step inside its epoch; it (and best.json) records the options the checkpoint was trained with, which
+config.json must still say.
 Only a folder that is a run (config.json and checkpoints/) is ever replaced, and never the root, the home
 folder, the current folder or a folder above it.
 """
@@ -278,11 +279,7 @@ class RunFolder:
         if checkpoint != expected:
             raise CheckpointError(f"{self.latest_path} names checkpoint {shortened_repr(checkpoint)}, not this "
                                   f"folder's {expected} of epoch {epoch} step {step}: start over with --overwrite")
-        recorded = latest.get("trained_with", {})  # absent in runs written before it was recorded
-        if not isinstance(recorded, dict):
-            raise CheckpointError(f"{self.latest_path} is damaged (trained_with is not an object): "
-                                  "start over with --overwrite")
-        return epoch, step, recorded
+        return epoch, step, latest.get("trained_with", {})  # absent in runs written before it was recorded
 
     def restore_checkpoint(self, model):
         """Load the newest checkpoint into `model` (nets and optimizers); returns (epochs, steps into the next).
@@ -297,19 +294,30 @@ class RunFolder:
         if step >= steps_per_epoch:
             raise CheckpointError(f"{self.latest_path} says step {step} of epoch {epoch + 1}, but an epoch of this "
                                   f"run has {steps_per_epoch} steps: start over with --overwrite")
+        self._check_trained_with(config, trained_with, prefix)
+        self._read_checkpoint(model, prefix, "start over with --overwrite")
+        return epoch, step
+
+    def _check_trained_with(self, config, trained_with, prefix):
+        """Refuse a checkpoint trained with options other than those config.json says now (a hand-edit)."""
+        if not isinstance(trained_with, dict):
+            raise CheckpointError(f"the record of checkpoint {os.path.dirname(prefix)} is damaged (trained_with "
+                                  "is not an object): start over with --overwrite")
         for key, value in trained_with.items():
             if config.get(key) != value:
                 raise CheckpointError(
                     f"{self.config_path} says {key}={shortened_repr(config.get(key))}, but checkpoint "
                     f"{os.path.dirname(prefix)} was trained with {key}={shortened_repr(value)}: put that value "
                     "back into config.json, or start over with --overwrite")
+
+    @staticmethod
+    def _read_checkpoint(model, prefix, advice):
         try:
             tf.train.Checkpoint(model=model).read(prefix).assert_consumed()
         except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:  # IndexError: a cut file
             reason = str(error).strip().splitlines()[0][:300]
             raise CheckpointError(f"checkpoint {prefix} cannot be restored ({type(error).__name__}: "
-                                  f"{reason}); start over with --overwrite") from None
-        return epoch, step
+                                  f"{reason}); {advice}") from None
 
     # --- the best checkpoint (--eval-every) -----------------------------------------------------------
 
@@ -324,7 +332,8 @@ class RunFolder:
         shutil.rmtree(staging, ignore_errors=True)
         try:
             tf.train.Checkpoint(model=model).write(os.path.join(staging, "ckpt"))
-            write_json(os.path.join(staging, "best.json"), {"epoch": epoch, "steps": model.steps_trained, **quality})
+            write_json(os.path.join(staging, "best.json"), {"epoch": epoch, "steps": model.steps_trained, **quality,
+                                                            "trained_with": fixed_options(self.saved_config())})
             move_into_place(staging, self.best)
         except (OSError, tf.errors.OpError) as error:
             shutil.rmtree(staging, ignore_errors=True)
@@ -341,17 +350,13 @@ class RunFolder:
         return record if isinstance(record.get("epoch"), int) and isinstance(record.get("score"), float) else None
 
     def restore_best(self, model):
-        """Load checkpoints/best/ into `model`; returns its best.json."""
+        """Load checkpoints/best/ into `model`, checked as restore_checkpoint checks; returns its best.json."""
         record = self.best_record()
         if record is None:
             raise CheckpointError(f"{self.path} has no best checkpoint (train with --eval-every N)")
         prefix = os.path.join(self.best, "ckpt")
-        try:
-            tf.train.Checkpoint(model=model).read(prefix).assert_consumed()
-        except (tf.errors.OpError, ValueError, AssertionError) as error:
-            reason = str(error).strip().splitlines()[0][:300]
-            raise CheckpointError(f"checkpoint {prefix} cannot be restored ({type(error).__name__}: "
-                                  f"{reason}); use the latest checkpoint instead") from None
+        self._check_trained_with(self.saved_config(), record.get("trained_with", {}), prefix)
+        self._read_checkpoint(model, prefix, "use the latest checkpoint instead")
         return record
 
     def _steps_per_epoch(self, config, model):
