@@ -31,6 +31,17 @@ class GeneratorFileError(ZooError, ValueError):
     """A path that is not a gan-zoo ONNX generator."""
 
 
+class ProviderError(ZooError, ValueError):
+    """An execution provider that this onnxruntime build does not have."""
+
+
+#: onnxruntime's CUDA provider is in another package, which installs the same module as onnxruntime: side by
+#: side, whichever was installed last wins, so it replaces onnxruntime
+CUDA_INSTALL = ("onnxruntime's CUDA provider is in the package onnxruntime-gpu, which replaces onnxruntime: "
+                "pip uninstall -y onnxruntime && pip install 'onnxruntime-gpu[cuda,cudnn]>=1.21,<1.27' "
+                "(README, 'GPU')")
+
+
 def to_uint8(images, value_range=(-1.0, 1.0)):
     """Float images in `value_range` -> uint8 in [0, 255], rounded, out-of-range values clipped."""
     low, high = value_range
@@ -66,8 +77,9 @@ class OnnxGenerator:
             providers = default_providers()
         unknown = [p for p in providers if p not in ort.get_available_providers()]
         if unknown:
-            raise ValueError(f"provider {unknown[0]} is not in this onnxruntime build; available: "
-                             f"{', '.join(ort.get_available_providers())}")
+            install = f"; {CUDA_INSTALL}" if "CUDAExecutionProvider" in unknown else ""
+            raise ProviderError(f"provider {unknown[0]} is not in this onnxruntime build; available: "
+                                f"{', '.join(ort.get_available_providers())}{install}")
         if not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         options = ort.SessionOptions()

@@ -1,11 +1,17 @@
-"""What training says it runs on, and its warnings when that is less than the machine has (no GPU needed)."""
+"""What training says it runs on, its warnings when that is less than the machine has, and what onnxruntime says
+when CUDA is asked of it without the provider (no GPU needed)."""
 
+import os
+
+import onnxruntime as ort
 import pytest
 import tensorflow as tf
 
+from export.runtime import OnnxGenerator, ProviderError
 from training import strategies
 from training.strategies import describe_devices, device_warnings
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORES = strategies._cpu_cores()
 HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
 
@@ -32,3 +38,10 @@ def test_warns_of_mixed_precision_on_a_cpu(monkeypatch, mirrored_cpus):
     monkeypatch.setattr(strategies, "_nvidia_gpu_present", lambda: HAS_GPU)
     [warning] = device_warnings(mirrored_cpus, mixed_precision=True)
     assert warning.startswith("--mixed-precision on a CPU")
+
+
+@pytest.mark.skipif("CUDAExecutionProvider" in ort.get_available_providers(), reason="this onnxruntime has CUDA")
+def test_asking_onnxruntime_without_cuda_for_cuda_says_what_to_install():
+    with pytest.raises(ProviderError, match=r"pip uninstall -y onnxruntime && pip install 'onnxruntime-gpu"):
+        OnnxGenerator(os.path.join(ROOT, "zoo", "hub", "gan-fashion-mnist", "generator.onnx"),
+                      providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
