@@ -570,7 +570,7 @@ def test_unpacking_without_tarfile_filters_as_on_older_pythons(tmp_path, monkeyp
     def old_extractall(self, path=".", members=None, *, numeric_owner=False):
         return real_extractall(self, path, members, numeric_owner=numeric_owner, filter="fully_trusted")
 
-    monkeypatch.delattr(tarfile, "data_filter")
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
     monkeypatch.setattr(tarfile.TarFile, "extractall", old_extractall)
     setuid = tarfile.TarInfo("savedmodel/saved_model.pb")
     setuid.size, setuid.mode, setuid.uid, setuid.uname = 1, 0o6777, 12345, "someone"
