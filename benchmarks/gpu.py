@@ -33,7 +33,7 @@ import tensorflow as tf  # noqa: E402
 from training import data as datasets  # noqa: E402
 from training.config import resolve  # noqa: E402
 from training.strategies import describe_devices, device_warnings, make_strategy  # noqa: E402
-from training.train import build_model  # noqa: E402
+from training.run import build_model  # noqa: E402
 from zoo.hub import Hub  # noqa: E402
 
 VARIANTS = ("gan", "cgan", "fgan", "wgan", "wgan_gp", "cyclegan")

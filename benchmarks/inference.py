@@ -142,12 +142,12 @@ def benchmark_generator(generator, name, export_dir, peak):
 
 def peak_memory(onnx_path, n):
     """Peak resident MB of a fresh process that loads the wrapper and samples n images."""
-    return peak_resident_mb(f"from export.runtime import OnnxGenerator\n"
+    return peak_resident_mb(f"from zoo.runtime import OnnxGenerator\n"
                             f"OnnxGenerator({onnx_path!r}).sample({n}, seed=0)")
 
 
 def main(argv=None):
-    from export.writer import load_trained_model
+    from training.run import load_trained_model
     from zoo.files import write_json
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -24,7 +24,7 @@ import tensorflow as tf
 from training.strategies import make_strategy
 from training.config import resolve
 from training import data as datasets
-from training.train import build_model
+from training.run import build_model
 config = resolve(json.loads(sys.argv[1]))
 steps = int(sys.argv[2])
 strategy = make_strategy(config["strategy"], config["replicas"])

@@ -28,7 +28,7 @@ def training_step_ms(overrides, steps):
     from benchmarks.train_speed import steps_per_second
     from training.config import resolve
     from training.data import load
-    from training.train import build_model
+    from training.run import build_model
 
     config = resolve({"model": "gan", **overrides})
     data = load("fashion_mnist", limit=max(4096, 2 * config["batch_size"]), image_size=config["image_size"])
@@ -38,7 +38,7 @@ def training_step_ms(overrides, steps):
 
 
 def inference_rates(onnx_path, batches=(1, 4, 16, 64, 256, 1024), repeats=5):
-    from export.runtime import OnnxGenerator
+    from zoo.runtime import OnnxGenerator
 
     generator = OnnxGenerator(onnx_path, batch_size=max(batches))
     rates = {}

@@ -68,7 +68,7 @@ def run_config(variant, toy, seed, steps=None):
 
 def score(run, checkpoint):
     """The PacGAN measures of a run's "final" (latest) or "published" (best measured) checkpoint."""
-    from export.writer import load_trained_model
+    from training.run import load_trained_model
     from training.evaluate import Generators, evaluate_toy
 
     model, info = load_trained_model(run, "latest" if checkpoint == "final" else "best")

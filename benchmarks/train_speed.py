@@ -92,7 +92,7 @@ def reference_pipeline(images, batch_size):
 
 def build_ours(variant, setting, data):
     from training.config import resolve
-    from training.train import build_model
+    from training.run import build_model
 
     config = resolve({"model": variant, **SETTINGS[setting]})
     model = build_model(config, data.spec)

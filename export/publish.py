@@ -20,7 +20,7 @@ import tempfile
 
 import numpy as np
 
-from export.runtime import OnnxGenerator
+from zoo.runtime import OnnxGenerator
 from zoo.classifier import CLASS_NAMES
 from zoo.files import atomic_writer, exclusive_lock, move_into_place, sha256_of, write_json
 from zoo.grid import image_grid, save_png

@@ -3,7 +3,7 @@
 The page (web_assets/index.html and generator-page.js) runs the generator with onnxruntime-web on
 WebAssembly: a grid of samples from a seed, resampling, an animated spherical walk through the grid's
 latents, a class picker for conditional generators, and the translation of an uploaded image for CycleGAN
-ones. Pixels are export.runtime.to_uint8's and grids zoo.grid.image_grid's, so the page shows what Python
+ones. Pixels are zoo.runtime.to_uint8's and grids zoo.grid.image_grid's, so the page shows what Python
 computes. Everything comes from the site itself: onnxruntime-web, pinned in web_assets/package-lock.json,
 is installed once with `npm ci` into the cache, and its WebAssembly files are copied in.
 
@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 
 import zoo
-from export.runtime import OnnxGenerator
+from zoo.runtime import OnnxGenerator
 from zoo.classifier import CLASS_NAMES
 from zoo.errors import ZooError, shorten
 from zoo.files import exclusive_lock, make_folders, move_into_place, sha256_of, write_json

@@ -17,12 +17,10 @@ import tensorflow as tf
 import tf2onnx
 
 import zoo
-from export.runtime import OnnxGenerator
-from training.config import ConfigError, resolve
-from training.run import RunFolder
-from training.train import build_model
+from zoo.runtime import OnnxGenerator
+from training.run import load_trained_model
 from zoo.files import move_into_place, sha256_of, write_json
-from zoo.models import DataSpec
+from zoo.models import TRANSLATION_DIRECTIONS, generator_kind
 from zoo.errors import ZooError
 
 OPSETS = (17, 18)  # tf2onnx 1.17 supports opsets up to 18
@@ -33,43 +31,6 @@ NORMALIZED_TOLERANCE = 1e-4
 
 class ExportError(ZooError, RuntimeError):
     """An exported model that does not compute what the Keras generator computes."""
-
-
-def load_trained_model(run_path, checkpoint="best"):
-    """Rebuild a run's model from its config and restore a checkpoint; returns (model, info).
-
-    checkpoint "best": the best one measured during training (--eval-every) when there is one, else the
-    newest; "latest": the newest. Under --ema the generators then hold their averaged weights: what export
-    writes and evaluation measures.
-    """
-    run = RunFolder(run_path)
-    if not os.path.isfile(run.config_path) or not os.path.isfile(run.data_path):
-        raise ConfigError(f"{run_path} is not a run folder (no config.json or data.json): "
-                          "pass a folder written by `python -m training`")
-    config = resolve(run.saved_config())
-    with open(run.data_path) as f:
-        data = json.load(f)
-    spec = DataSpec(tuple(data["shape"]), data["num_classes"], data["num_examples"], data["two_domains"])
-    keras.config.set_dtype_policy("float32")  # the generator is exported in float32, however it was trained
-    model = build_model(config, spec)
-    best = run.best_record() if checkpoint == "best" else None
-    if best is not None:
-        run.restore_best(model)
-        epoch, which = best["epoch"], f"best of the measured epochs (epoch {best['epoch']}, score {best['score']:.4g})"
-    else:
-        epoch, _ = run.restore_checkpoint(model)
-        which = f"latest (epoch {epoch})"
-    model.use_generator_average()
-    return model, {"config": config, "data": data, "epochs": epoch, "checkpoint": which}
-
-
-def generator_kind(generator):
-    """noise: z -> x; conditional: (z, label) -> x; translation: image -> image."""
-    names = [x.name for x in generator.inputs]
-    return "translation" if names == ["image"] else "conditional" if "label" in names else "noise"
-
-
-TRANSLATION_DIRECTIONS = {"generator_ab": "A->B", "generator_ba": "B->A"}
 
 
 def metadata_for(name, generator, model, info):

@@ -7,7 +7,7 @@ import onnxruntime as ort
 import pytest
 import tensorflow as tf
 
-from export.runtime import OnnxGenerator, ProviderError
+from zoo.runtime import OnnxGenerator, ProviderError
 from training import strategies
 from training.strategies import describe_devices, device_warnings
 

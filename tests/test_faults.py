@@ -76,7 +76,7 @@ def test_deterministic_runs_give_identical_weights(tmp_path):
 
 def test_wrapper_gives_the_same_images_in_every_process(trained_run):
     path = os.path.join(trained_run[0], "export", "generator.onnx")
-    code = ("import sys, hashlib; from export.runtime import OnnxGenerator; "
+    code = ("import sys, hashlib; from zoo.runtime import OnnxGenerator; "
             f"g = OnnxGenerator({path!r}); print(hashlib.sha256(g.sample(32, seed=5).tobytes()).hexdigest())")
     digests = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip() for _ in range(2)}
@@ -90,7 +90,7 @@ def test_failed_checkpoint_write_keeps_the_last_checkpoint(trained_run, tmp_path
 
     import tensorflow as tf
 
-    from export.writer import load_trained_model
+    from training.run import load_trained_model
 
     run = str(tmp_path / "run")
     shutil.copytree(trained_run[0], run)

@@ -68,7 +68,7 @@ def test_quality_is_measured_logged_and_the_best_checkpoint_kept(quality_run):
 
 
 def test_resume_restores_the_average_exactly(quality_run, tmp_path):
-    from export.writer import load_trained_model
+    from training.run import load_trained_model
 
     resumed = str(tmp_path / "resumed")
     train({**QUALITY_RUN, "epochs": 1}, resumed, verbose=0)

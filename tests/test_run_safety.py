@@ -266,7 +266,7 @@ def test_damaged_run_files_refuse_resume_and_export_in_one_line(kind, run_copy, 
 
 @pytest.mark.parametrize("kind", ["truncated", "config-edited-to-another-loss", "record-not-an-object"])
 def test_a_damaged_best_checkpoint_refuses_export_in_one_line(kind, run_copy, tmp_path, capsys):
-    from export.writer import load_trained_model
+    from training.run import load_trained_model
 
     model, _ = load_trained_model(str(run_copy), checkpoint="latest")
     RunFolder(str(run_copy)).save_best(model, 2, {"score": 1.0})  # as --eval-every keeps it

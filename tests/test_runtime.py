@@ -7,7 +7,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from export.runtime import GeneratorFileError, OnnxGenerator, slerp, to_uint8
+from zoo.runtime import GeneratorFileError, OnnxGenerator, slerp, to_uint8
 from tests.tiny_hub import LATENT_DIM, NUM_CLASSES, SIDE, tiny_generator
 
 
@@ -99,7 +99,7 @@ def test_runtime_needs_neither_tensorflow_nor_keras(generator):
         "import sys\n"
         "for name in ('tensorflow', 'keras', 'tf2onnx', 'onnx'):\n"
         "    sys.modules[name] = None  # importing them now raises ImportError\n"
-        "from export.runtime import OnnxGenerator\n"
+        "from zoo.runtime import OnnxGenerator\n"
         f"print(OnnxGenerator({generator.path!r}).sample(3, seed=0).shape)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -7,7 +7,7 @@ from benchmarks.toy_modes import (PUBLISHED, TOYS, VARIANTS, format_table, gener
                                   recipe_path, run_config, summarise)
 from training import data as datasets
 from training.config import read_config_file, resolve
-from training.train import build_model
+from training.run import build_model
 from zoo.nets.mlp import Maxout, mlp_nets
 
 RECIPES = [(variant, toy) for variant in VARIANTS for toy in TOYS]

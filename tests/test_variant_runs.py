@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import pytest
 
-from export.runtime import OnnxGenerator
+from zoo.runtime import OnnxGenerator
 from tests.conftest import TINY
 from tests.test_training import history
 from training.__main__ import main

@@ -1,6 +1,6 @@
 """`python -m export web` in a real browser: headless Chromium (Debian's, driven through Debian's
 chromedriver; nothing is downloaded) opens the site from 127.0.0.1 and must draw what
-export.runtime.OnnxGenerator computes for the same latents, to within one grey level.
+zoo.runtime.OnnxGenerator computes for the same latents, to within one grey level.
 
 The browser tests skip where chromium, chromedriver or npm are missing (.ci/run installs them). Set
 GAN_ZOO_WEB_SCREENSHOT=docs/web-page.png to refresh the README's picture of the page.
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from export.runtime import OnnxGenerator
+from zoo.runtime import OnnxGenerator
 from export.web import build_site, write_latents
 from zoo.classifier import CLASS_NAMES
 from zoo.grid import image_grid, save_png

@@ -60,7 +60,7 @@ class Generators:
 
     @classmethod
     def from_onnx(cls, path):
-        from export.runtime import GeneratorFileError, OnnxGenerator
+        from zoo.runtime import GeneratorFileError, OnnxGenerator
 
         first = OnnxGenerator(path)
         meta = first.metadata
@@ -82,7 +82,7 @@ class Generators:
 
     @classmethod
     def from_run(cls, path):
-        from export.writer import load_trained_model
+        from training.run import load_trained_model
 
         model, info = load_trained_model(path)
         return cls.from_model(model, info["config"], info["data"]["num_classes"])
@@ -91,7 +91,7 @@ class Generators:
     def from_model(cls, model, config, num_classes):
         """The generators of a Keras model, called as they are when called (for the averaged weights,
         call inside `model.averaged_generators()`)."""
-        from export.writer import TRANSLATION_DIRECTIONS, generator_kind
+        from zoo.models import TRANSLATION_DIRECTIONS, generator_kind
 
         generators = model.generators
 

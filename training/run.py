@@ -28,11 +28,13 @@ import shutil
 import socket
 import time
 
+import keras
 import tensorflow as tf
 
 from training.config import BOUNDS, ConfigError, fixed_options, read_config_file, resolve
 from zoo.files import atomic_writer, move_into_place, write_json
 from zoo.errors import ZooError, shorten, shortened_repr
+from zoo.models import VARIANTS, DataSpec, UnsuitableDataError
 
 KEEP_CHECKPOINTS = 2
 BEST = "best"  # checkpoints/best/: the checkpoint of the best quality measured so far (--eval-every)
@@ -396,3 +398,42 @@ class RunFolder:
                 kept.append(row)
         with atomic_writer(self.history, "w", newline="") as f:
             csv.writer(f).writerows(kept)
+
+
+def build_model(config, spec):
+    """The compiled model of `config` for data described by `spec` (inside the caller's strategy scope)."""
+    try:
+        return VARIANTS[config["model"]].build(config, spec)
+    except UnsuitableDataError as error:
+        raise ConfigError(f"{config['model']} cannot train on {config['dataset']}: {error}") from None
+
+
+def load_trained_model(run_path, checkpoint="best"):
+    """Rebuild a run's model from its config and restore a checkpoint; returns (model, info).
+
+    checkpoint "best": the best one measured during training (--eval-every) when there is one, else the
+    newest; "latest": the newest. Under --ema the generators then hold their averaged weights: what export
+    writes and evaluation measures.
+    """
+    run = RunFolder(run_path)
+    if not os.path.isfile(run.config_path) or not os.path.isfile(run.data_path):
+        raise ConfigError(f"{run_path} is not a run folder (no config.json or data.json): "
+                          "pass a folder written by `python -m training`")
+    config = resolve(run.saved_config())
+    data = read_config_file(run.data_path)
+    try:
+        spec = DataSpec(tuple(data["shape"]), data["num_classes"], data["num_examples"], data["two_domains"])
+    except (KeyError, TypeError):
+        raise ConfigError(f"{run.data_path} is damaged (it must name the data's shape, num_classes, num_examples "
+                          "and two_domains): restore it from a copy of the run folder") from None
+    keras.config.set_dtype_policy("float32")  # the generator is exported in float32, however it was trained
+    model = build_model(config, spec)
+    best = run.best_record() if checkpoint == "best" else None
+    if best is not None:
+        run.restore_best(model)
+        epoch, which = best["epoch"], f"best of the measured epochs (epoch {best['epoch']}, score {best['score']:.4g})"
+    else:
+        epoch, _ = run.restore_checkpoint(model)
+        which = f"latest (epoch {epoch})"
+    model.use_generator_average()
+    return model, {"config": config, "data": data, "epochs": epoch, "checkpoint": which}

@@ -15,17 +15,8 @@ from training.callbacks import (EpochCheckpoint, GANLogs, HistoryCSV, QualityEva
                                 SaveOnInterrupt, StopOnNonFiniteLoss, TrainingInterrupted)
 from training.config import QUICK_SAMPLES, ConfigError
 from training.evaluate import QualityProbe
-from training.run import RunFolder
+from training.run import RunFolder, build_model
 from training.strategies import describe_devices, device_warnings, is_chief, make_strategy
-from zoo.models import VARIANTS, UnsuitableDataError
-
-
-def build_model(config, spec):
-    """The compiled model of `config` for data described by `spec` (inside the caller's strategy scope)."""
-    try:
-        return VARIANTS[config["model"]].build(config, spec)
-    except UnsuitableDataError as error:
-        raise ConfigError(f"{config['model']} cannot train on {config['dataset']}: {error}") from None
 
 
 def apply_learning_rate(model, config):

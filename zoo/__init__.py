@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 def load(name, hub=None, cache=None, **options):
     """A pretrained generator from the hub (`python -m zoo list`) as an onnxruntime wrapper
-    (export.runtime.OnnxGenerator; options such as threads= or providers= go to it)."""
+    (zoo.runtime.OnnxGenerator; options such as threads= or providers= go to it)."""
     from zoo.hub import Hub
 
     return Hub(hub, cache).load(name, **options)

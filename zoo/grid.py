@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from export.runtime import to_uint8
+from zoo.runtime import to_uint8
 from zoo.errors import ZooError, shortened_repr
 from zoo.files import atomic_writer
 

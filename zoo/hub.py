@@ -425,8 +425,8 @@ class Hub:
     # --- using a model -----------------------------------------------------------------------------
 
     def load(self, name, **options):
-        """The onnxruntime wrapper (export.runtime.OnnxGenerator) of a hub model, downloaded if needed."""
-        from export.runtime import OnnxGenerator
+        """The onnxruntime wrapper (zoo.runtime.OnnxGenerator) of a hub model, downloaded if needed."""
+        from zoo.runtime import OnnxGenerator
 
         entry = self.entry(name)
         onnx_file = entry.get("onnx", "generator.onnx")

@@ -1,6 +1,6 @@
 // The generator page: runs generator.onnx in this browser with onnxruntime-web (WebAssembly), loading
 // nothing but this site's files. model.json (written by `python -m export web`) says what the generator is.
-// Pixels follow export.runtime.to_uint8 and grids zoo.grid.image_grid, so the page shows what Python computes
+// Pixels follow zoo.runtime.to_uint8 and grids zoo.grid.image_grid, so the page shows what Python computes
 // for the same latents; latents.json (or ?latents=FILE.json) holds Python's latents for the first grid.
 import * as ort from "./ort/ort.wasm.min.mjs";
 
@@ -26,7 +26,7 @@ function roundHalfEven(x) {
   return Math.abs(x % 1) === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
 }
 
-// export.runtime.to_uint8 in numpy's float32 arithmetic: (x - low) / (high - low) * 255, rounded, clipped
+// zoo.runtime.to_uint8 in numpy's float32 arithmetic: (x - low) / (high - low) * 255, rounded, clipped
 function toUint8(value, low, high) {
   const scaled = f32(f32(f32(value - low) / f32(high - low)) * 255);
   return Math.min(255, Math.max(0, roundHalfEven(scaled)));
@@ -93,7 +93,7 @@ async function latentsFile(url) {
   return { z: Float32Array.from(file.z.flat()), count: file.z.length, source };
 }
 
-// export.runtime.slerp: `steps` points on the great circle from z0 to z1, in float64 then float32
+// zoo.runtime.slerp: `steps` points on the great circle from z0 to z1, in float64 then float32
 function slerp(z0, z1, steps) {
   let dot = 0, norm0 = 0, norm1 = 0;
   for (let i = 0; i < z0.length; i++) {

@@ -197,3 +197,12 @@ VARIANTS = {
 }
 
 __all__ = ["AdversarialModel", "DataSpec", "Option", "UnsuitableDataError", "Variant", "VARIANTS", "noise_nets"]
+
+
+def generator_kind(generator):
+    """noise: z -> x; conditional: (z, label) -> x; translation: image -> image."""
+    names = [x.name for x in generator.inputs]
+    return "translation" if names == ["image"] else "conditional" if "label" in names else "noise"
+
+
+TRANSLATION_DIRECTIONS = {"generator_ab": "A->B", "generator_ba": "B->A"}
