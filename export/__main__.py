@@ -69,7 +69,8 @@ def publish_main(argv, cards_only=False):
     parser.add_argument("--cards", default="MODEL_CARDS.md", help="model cards file to rewrite")
     args = parser.parse_args(argv)
 
-    from export.publish import publish_run, write_cards
+    from export.cards import write_cards
+    from export.publish import publish_run
 
     if not cards_only:
         for name in publish_run(args.run, args.name, args.hub, args.recipe, args.version, args.force):

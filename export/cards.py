@@ -1,17 +1,30 @@
-"""What a model card shows beside its numbers: the quality measured during training, as a curve over epochs.
+"""Model cards: one card per published model (card.md in its hub folder) and MODEL_CARDS.md for the hub.
 
-The curve comes from the run's history.csv (the measures that `--eval-every` adds): a PNG that a reader of
-the card looks at, the best epoch marked.
+A card is made from the hub index entry and the run's measures: what the model is, its data, the recipe
+that reproduces it, the measured quality against the real-data floor, a sentence made from those numbers
+(with the quality gate's verdict) and the FID curve over the epochs of training, a PNG drawn from the run's
+history.csv (the measures that `--eval-every` adds) with the best epoch marked.
 """
 
 import csv
+import json
 import os
 
 import numpy as np
 
+from zoo.classifier import CLASS_NAMES
+from zoo.files import atomic_writer, write_json
 from zoo.grid import line_chart
+from zoo.hub import INDEX, REPOSITORY_HUB
 
 CURVE_FILE = "quality.png"
+#: Inception FIDs on Fashion-MNIST, "Are GANs Created Equal?" (Lucic et al. 2018), best over a large search
+PUBLISHED_INCEPTION_FID = {("gan", "non_saturating"): 26.5, ("gan", "minimax"): 29.6, ("wgan", None): 21.5,
+                           ("wgan_gp", None): 24.5}
+FGAN_TABLE_FILE = "fgan-1d.evaluation.json"
+WEIGHTS_LICENCE = "Apache-2.0, like the code"
+DATA_LICENCE = ("Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, Zalando Research), MIT licence; images from "
+                "the Debian package dataset-fashion-mnist")
 #: the measure a curve shows, in order of preference, with its label and whether lower is better
 CURVE_MEASURES = (("fid", "domain FID", True), ("target_share_a2b", "A->B target-class share", False),
                   ("high_quality", "share of high-quality samples", False))
@@ -38,3 +51,249 @@ def curve_plot(epochs, values, label, lower_is_better):
     return line_chart([(label, epochs, values, (31, 119, 180))],
                       f"{label} during training; best {values[best]:.4g} at epoch {epochs[best]}", "epoch", label,
                       marked=(epochs[best], values[best]))
+
+
+def read_index(hub):
+    """The hub folder's index.json (an empty index for a new hub)."""
+    path = os.path.join(hub, INDEX)
+    if not os.path.isfile(path):
+        return {"format": 1, "models": {}}
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_index(hub, index):
+    write_json(os.path.join(hub, INDEX), index)
+
+
+def headline(metrics):
+    if "translation" in metrics:
+        t = metrics["translation"]
+        return " ".join(f"{d} {100 * t[d]['target_class_share']:.0f}%" for d in ("A->B", "B->A") if d in t)
+    if "modes" in metrics:
+        return f"modes {metrics['modes']['modes_covered']}/{metrics['modes']['modes']}"
+    text = f"domain FID {metrics['fid']:.2f}"
+    if "conditional" in metrics:
+        text += f", accuracy {metrics['conditional']['accuracy']:.2f}"
+    return text
+
+
+def _what(entry):
+    from zoo.models import VARIANTS
+
+    config = entry["config"]
+    what = VARIANTS[entry["variant"]].summary
+    for key in ("loss", "divergence"):
+        if key in config:
+            what += f"; {key} `{config[key]}`"
+    return what
+
+
+def _data(entry):
+    dataset = entry["dataset"]
+    if dataset.startswith("fashion_mnist:"):
+        from training.data import fashion_mnist_class_pair
+
+        a, b = fashion_mnist_class_pair(dataset)
+        return (f"Fashion-MNIST training images of two classes: A = {CLASS_NAMES[a]} ({a}), B = {CLASS_NAMES[b]} "
+                f"({b}), 6,000 each, unpaired. This model translates {entry['direction']}.")
+    return "Fashion-MNIST, the 60,000 training images (28 x 28 grayscale, 10 classes)."
+
+
+def _reference(entry):
+    key = (entry["variant"], entry["config"].get("loss"))
+    reference = PUBLISHED_INCEPTION_FID.get(key, PUBLISHED_INCEPTION_FID.get((entry["variant"], None)))
+    if reference is None:
+        return "no published Fashion-MNIST number for this variant"
+    return (f"Inception FID {reference} (Lucic et al. 2018, best over a large hyperparameter search); not "
+            "comparable with the domain FID above: `python -m training.evaluate ... --features inception` "
+            "gives the comparable number where the InceptionV3 weights can be downloaded")
+
+
+def _measured(entry):
+    m = entry["metrics"]
+    if "translation" in m:
+        t = m["translation"]
+        lines = ["| measure | value |", "|---|---|"]
+        for direction in (d for d in ("A->B", "B->A") if d in t):
+            source, target = direction.split("->")
+            lines.append(f"| test images of {source} classified as {target} after translation "
+                         f"| {100 * t[direction]['target_class_share']:.1f} % of {t[direction]['images']} |")
+        lines += [f"| mean cycle L1 error, domain {k[-1]} ([-1, 1] range) | {t[k]:.4f} |"
+                  for k in ("cycle_l1_A", "cycle_l1_B") if k in t]
+        return "\n".join(lines)
+    floor = m["floor"]
+    lines = [f"Measured on {m['samples']:,} generated images against the 10,000 test images, features of the "
+             f"shipped classifier (test accuracy {m['features']['test_accuracy']:.4f}, SHA-256 "
+             f"`{m['features']['sha256'][:16]}...`). The floor is 10,000 real training images against the same "
+             "test images.", "", "| measure | this generator | real data (floor) |", "|---|---|---|"]
+    lines += [f"| {label} | {m[key]:.4f} | {floor[key]:.4f} |" for key, label in
+              (("fid", "domain FID (lower is better)"), ("kid", "domain KID (lower is better)"),
+               ("precision", "precision, k=3"), ("recall", "recall, k=3"))]
+    if "conditional" in m:
+        c = m["conditional"]
+        lines.append(f"| classifier accuracy on the asked labels | {c['accuracy']:.4f} | "
+                     f"{m['features']['test_accuracy']:.4f} (test set) |")
+        lines.append(f"| intra-class domain FID (mean of 10) | {c['intra_class_fid']:.4f} | |")
+    lines += ["", f"Published reference: {_reference(entry)}."]
+    return "\n".join(lines)
+
+
+def quality_sentence(entry):
+    """One or two sentences on the model's quality, made from its measures and the gate's verdict."""
+    m, gate = entry["metrics"], entry.get("gate")
+    if "translation" in m:
+        t = m["translation"]
+        said = ", ".join(f"{100 * t[d]['target_class_share']:.1f} % of test images {d}" for d in ("A->B", "B->A")
+                         if d in t) + " are classified as the target class"
+    elif "modes" in m:
+        said = (f"{m['modes']['modes_covered']} of {m['modes']['modes']} modes covered, "
+                f"{100 * m['modes']['high_quality']:.1f} % of samples of high quality")
+    else:
+        said = (f"domain FID {m['fid']:.1f} (real data: {m['floor']['fid']:.2f}), recall {m['recall']:.2f}, "
+                f"precision {m['precision']:.2f}")
+        if "conditional" in m:
+            said += f", {100 * m['conditional']['accuracy']:.1f} % of samples classified as the asked class"
+    if gate is None:
+        return f"{said[0].upper()}{said[1:]}."
+    if gate["passed"]:
+        return f"{said[0].upper()}{said[1:]}: it passes the zoo's quality gate."
+    return (f"{said[0].upper()}{said[1:]}. **Below the zoo's quality gate** ({'; '.join(gate['failures'])}); "
+            "published with --force.")
+
+
+def _curve(name, entry, samples_path):
+    curve = entry.get("quality_curve")
+    if curve is None:
+        return "No quality curve: the run was trained without `--eval-every`."
+    path = os.path.join(os.path.dirname(samples_path), curve["file"])
+    return (f"![{curve['measure']} of {name} during training]({path})\n\nThe published checkpoint is the best "
+            f"measured: {curve['measure']} {curve['best_value']:.4g} at epoch {curve['best_epoch']} (measured "
+            "during training on 5,000 samples; the table above uses 10,000).")
+
+
+def _limits(entry):
+    from training.data import TOYS
+
+    dataset = entry["dataset"]
+    if dataset in TOYS:
+        return f"2-D points of the toy distribution {dataset} only"
+    classes = ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES))
+    return f"28 x 28 grayscale Fashion-MNIST images only (classes: {classes})"
+
+
+def _usage(name, entry):
+    if entry["kind"] == "translation":
+        return f"python -m zoo translate {name} input.png -o output.png"
+    label = " --label 7" if entry["kind"] == "conditional" else ""
+    return f"python -m zoo sample {name} -n 64 -o grid.png{label}"
+
+
+def _shape(tensor):
+    return f"({', '.join(map(str, tensor['shape']))}) {tensor['dtype']}"
+
+
+def card(name, entry, samples_path):
+    training = entry["training"]
+    recipe = entry.get("recipe")
+    if recipe:
+        run = f"runs/pretrained/{os.path.splitext(os.path.basename(recipe))[0]}"
+        reproduce = f"`python -m training --config {recipe} --out {run}`, then `python -m export publish {run}`"
+    else:
+        reproduce = "`python -m training` with the config below, then `python -m export publish`"
+    files = "\n".join(f"| {f} | {v['size']:,} | `{v['sha256']}` |" for f, v in entry.get("files", {}).items())
+    return f"""## {name} (version {entry['version']})
+
+![samples of {name}]({samples_path})
+
+**What it is.** {_what(entry)}. Kind: {entry['kind']} generator; inputs
+{', '.join(f"`{i['name']}` {_shape(i)}" for i in entry['inputs'])}; output `{entry['output']['name']}`
+{_shape(entry['output'])} in {entry['output']['range']}.
+
+**Data.** {_data(entry)} Licence of the data: {DATA_LICENCE}.
+
+**Recipe.** {reproduce}. Trained {training['epochs']} epochs,
+{training['generator_steps']:,} generator steps, {training['wall_seconds'] / 60:.1f} min on a {training['machine']}.
+Published weights: {entry.get('weights', 'live (no average)')}; checkpoint: {entry.get('checkpoint', 'latest')}.
+Config: `{json.dumps({k: v for k, v in entry['config'].items() if v is not None}, sort_keys=True)}`
+
+**Measured** (`python -m training.evaluate`, seed {entry['metrics'].get('seed', 0)}):
+
+{_measured(entry)}
+
+**Quality.** {quality_sentence(entry)}
+
+{_curve(name, entry, samples_path)}
+
+**Use.** `{_usage(name, entry)}`, or in Python `zoo.load("{name}")`. Intended for demonstrations, teaching and
+as a baseline to compare GAN variants. Limits: {_limits(entry)}; like every GAN it may drop modes or mix
+classes; not for any decision about people. Licence of the weights: {WEIGHTS_LICENCE}.
+
+**Files** (hub folder `{name}/`):
+
+| file | bytes | SHA-256 |
+|---|---|---|
+{files}
+"""
+
+
+def fgan_section(path):
+    """The f-GAN 1-D experiment (`python -m training.evaluate fgan-1d --out HUB/fgan-1d.evaluation.json`)."""
+    from training.fgan_experiment import AVERAGED_FRACTION, RECORD_EVERY, format_path, format_table
+
+    with open(path) as f:
+        results = json.load(f)
+    rows = results["rows"]
+    seeds = [run["seed"] for run in next(iter(rows[0]["runs"].values()))]
+    total_variation = next((r for r in rows if r["divergence"] == "total_variation"), None)
+    return f"""## f-GAN, the 1-D experiment
+
+N(mu, sigma) fitted to the two-Gaussian mixture `mog1d` with each divergence as in Nowozin et al. 2016
+(section 4.1, Table 3): V an MLP 64-64 tanh, batches of 1024, the single-step gradient method (Algorithm 1)
+with plain gradient steps of 0.01 for both players, {results['steps']:,} steps, seeds {seeds[0]} to {seeds[-1]}.
+`saddle` is the paper's: both players follow the gradient of the same objective F(omega, theta);
+`practical` trains the generator on -E_Q[g_f(V(G(z)))] instead (the paper's section 3.2). theta* = (mu*, sigma*)
+minimises D_f(P || N(mu, sigma)), found by numerical integration; D_f(opt) is D_f(P || Q_theta*). Each cell
+is the mean +- standard deviation over the seeds: |mu - mu*| and |sigma - sigma*| of the fitted Gaussian (the
+mean of the iterates over the last {AVERAGED_FRACTION:.0%} of training) and F(omega, theta) at the end of
+training, integrated numerically (F <= D_f(P || Q_theta) for every critic).
+`python -m training.evaluate fgan-1d --steps {results['steps']}` ({results['seconds'] / 60:.0f} min with a worker
+process per core on a 2-core CPU).
+
+```
+{format_table(rows)}
+```
+""" + ("" if total_variation is None else f"""
+Total variation does not get there; its path shows why: g_f(v) = tanh(v) / 2 saturates. (f*(t) = t also
+makes its two generator losses one and the same, so its two columns are one experiment.) The generator
+overshoots while the critic lags (F < 0), lands beside the data, and the critic's tanh saturates at one value
+over the samples of both P and Q_theta: F(omega, theta) = E_P[g_f(V)] - E_Q[g_f(V)] is then about 0 while
+D_TV(P || Q_theta) is far from it, and the gradients of both players vanish, so theta stays where it stalled.
+The path of seed {seeds[0]} (D_TV and F integrated numerically; the generator's gradient norm averaged over the
+last {RECORD_EVERY:,} steps):
+
+```
+{format_path(next(iter(total_variation['runs'].values()))[0], every=2000)}
+```
+""")
+
+
+def write_cards(hub=REPOSITORY_HUB, out="MODEL_CARDS.md"):
+    """MODEL_CARDS.md: every model of the hub's index, in name order, generated (never edited by hand)."""
+    index = read_index(hub)
+    relative_hub = os.path.relpath(hub, os.path.dirname(os.path.abspath(out)))
+    parts = ["# Model cards", "",
+             "Generated by `python -m export cards` from the hub index (zoo/hub/index.json) and each model's "
+             "evaluation; do not edit by hand. The numbers are measurements of the published files.", ""]
+    rows = ["| model | variant | dataset | headline |", "|---|---|---|---|"]
+    rows += [f"| [{n}](#{n}-version-{e['version'].replace('.', '')}) | {e['variant']} | {e['dataset']} | "
+             f"{e['headline']} |" for n, e in sorted(index["models"].items())]
+    parts += rows + [""]
+    for name, entry in sorted(index["models"].items()):
+        parts.append(card(name, entry, f"{relative_hub}/{name}/{entry['samples']}"))
+    fgan_table = os.path.join(hub, FGAN_TABLE_FILE)
+    if os.path.isfile(fgan_table):
+        parts.append(fgan_section(fgan_table))
+    with atomic_writer(out, "w") as f:
+        f.write("\n".join(parts))
+    return out

@@ -18,6 +18,7 @@ import tf2onnx
 
 import zoo
 from zoo.runtime import OnnxGenerator
+from training.config import ConfigError
 from training.run import load_trained_model
 from zoo.files import move_into_place, sha256_of, write_json
 from zoo.models import TRANSLATION_DIRECTIONS, generator_kind

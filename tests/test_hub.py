@@ -20,7 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(scope="module")
 def published_hub(trained_run, cyclegan_run, tmp_path_factory):
     """A hub folder with a tiny GAN and both directions of a tiny CycleGAN, published the real way."""
-    from export.publish import publish_run, read_index, write_cards
+    from export.cards import read_index, write_cards
+    from export.publish import publish_run
 
     hub = str(tmp_path_factory.mktemp("hub"))
     # force: two-epoch models are far below the zoo's quality gate; the client does not care

@@ -132,7 +132,8 @@ def test_quality_curve_is_read_from_the_history_and_drawn(quality_run):
 
 
 def test_publish_refuses_a_model_below_the_gate_unless_forced(quality_run, tmp_path):
-    from export.publish import PublishError, card, publish_run, read_index
+    from export.cards import card, read_index
+    from export.publish import PublishError, publish_run
 
     hub = str(tmp_path / "hub")
     with pytest.raises(PublishError, match="quality gate"):

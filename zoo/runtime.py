@@ -18,6 +18,7 @@ import os
 import numpy as np
 import onnxruntime as ort
 from zoo.errors import ZooError, shortened_repr
+from zoo.prior import latents
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 REQUIRED_METADATA = ("kind", "variant", "value_range")
@@ -162,7 +163,7 @@ class OnnxGenerator:
         """n latent vectors z ~ N(0, I), float32: the ones `sample(n, seed)` uses, the same everywhere."""
         _check_count(n)
         self._require("noise", "conditional", use="translate()")
-        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return latents(n, self.latent_dim, seed)
 
     def sample(self, n, seed=None, labels=None, output="uint8"):
         """n generated images (vectors for toys) from fresh noise.
@@ -177,7 +178,7 @@ class OnnxGenerator:
         noise = np.random.default_rng(seed)
 
         def feeds(start, size):  # z drawn batch by batch: the same stream as latents(n, seed), never all in memory
-            z = noise.standard_normal((size, self.latent_dim)).astype(np.float32)
+            z = latents(size, self.latent_dim, noise)
             return {"z": z} if labels is None else {"z": z, "label": labels[start:start + size]}
         return self._run(n, feeds, uint8=output == "uint8")
 

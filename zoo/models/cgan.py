@@ -3,6 +3,7 @@
 import numpy as np
 
 from zoo.models.gan import GAN
+from zoo.prior import latents
 
 
 class ConditionalGAN(GAN):
@@ -22,7 +23,7 @@ class ConditionalGAN(GAN):
     def grid_samples(self, count, seed, real_examples):
         """One row per class, the same z in every row (so a column shows one z across classes)."""
         per_class = max(1, int(np.sqrt(count)))
-        z = np.random.default_rng(seed).standard_normal((per_class, self.latent_dim)).astype("float32")
+        z = latents(per_class, self.latent_dim, seed)
         labels = np.repeat(np.arange(self.num_classes, dtype="int32"), per_class)
         samples = self.generator([np.tile(z, (self.num_classes, 1)), labels], training=False)
         return np.asarray(samples), per_class

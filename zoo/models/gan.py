@@ -6,6 +6,7 @@ from keras import ops
 
 from zoo import losses
 from zoo.models.base import AdversarialModel
+from zoo.prior import latents
 
 LOSSES = {
     "minimax": (losses.minimax_discriminator_loss, losses.minimax_generator_loss),
@@ -135,5 +136,5 @@ class GAN(AdversarialModel):
         return self.results()
 
     def grid_samples(self, count, seed, real_examples):
-        z = np.random.default_rng(seed).standard_normal((count, self.latent_dim)).astype("float32")
+        z = latents(count, self.latent_dim, seed)
         return np.asarray(self.generate(z, None, training=False)), None

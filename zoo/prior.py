@@ -1,0 +1,11 @@
+"""The prior of every noise generator, z ~ N(0, I) in float32, in one function: a seed gives the same z in
+training's sample grids, in evaluation and in the onnxruntime wrapper."""
+
+import numpy as np
+
+
+def latents(n, latent_dim, seed=None):
+    """n latent vectors of size latent_dim. seed: an int, None (fresh entropy) or a numpy Generator, which
+    is drawn from and advanced, so that latents drawn batch by batch continue one stream: the batches
+    concatenated equal latents(total, latent_dim, seed) for the same int seed."""
+    return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
