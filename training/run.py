@@ -7,7 +7,7 @@
     RUN/checkpoints/epoch-NNNN-step-NNNNNN/  the same, saved when a run was interrupted inside an epoch
     RUN/samples/epoch-NNNN.png   the fixed latent batch after each epoch
     RUN/history.csv, RUN/logs/   per-epoch losses; TensorBoard logs
-    RUN/.lock                    held (flock) by the process training into the folder; names it
+    RUN/.lock                    locked (zoo.files.try_lock) by the process training into the folder; names it
 
 A checkpoint is written into a temporary folder, renamed into place, and only then named by latest.json;
 killed at any moment, the run keeps a readable previous checkpoint. A write that fails (full or read-only
@@ -22,7 +22,6 @@ folder, the current folder or a folder above it.
 
 import contextlib
 import csv
-import fcntl
 import os
 import shutil
 import socket
@@ -32,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from training.config import BOUNDS, ConfigError, fixed_options, read_config_file, resolve
-from zoo.files import atomic_writer, move_into_place, write_json
+from zoo.files import atomic_writer, move_into_place, try_lock, unlock, write_json
 from zoo.errors import ZooError, shorten, shortened_repr
 from zoo.models import VARIANTS, DataSpec, UnsuitableDataError
 
@@ -104,12 +103,11 @@ class RunFolder:
             handle = open(self.lock_path)
         except OSError:  # no lock file (or none that can be read): nobody to name
             return None
-        with handle:  # closing it releases the shared lock taken to look
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        with handle:
+            if try_lock(handle, shared=True):
+                unlock(handle)  # at once: on Windows, where no lock is shared, the holder-to-be waits on it
                 return None
-            except BlockingIOError:
-                return shorten(handle.read(300)) or "another process"
+            return shorten(handle.read(300)) or "another process"
 
     def _in_use(self, holder):
         return RunFolderError(f"{self.path} is in use by {holder}: wait until it ends (or stop it), or train "
@@ -160,7 +158,7 @@ class RunFolder:
         """Hold the folder for this process, creating it if needed; refuse (within a second) if another
         process holds it.
 
-        The lock is an flock on RUN/.lock (released by the kernel when the process ends, however it ends); the
+        The lock is zoo.files.try_lock's on RUN/.lock (released when the process ends, however it ends); the
         file names its holder. A folder created here that is left holding nothing is removed on failure.
         """
         created = not os.path.isdir(self.path)
@@ -181,17 +179,13 @@ class RunFolder:
                 self.held = False
 
     def _take(self, handle):
-        """flock `handle` (the lock file), waiting out a process that only looks (holder()), no one else."""
+        """Lock `handle` (the lock file), waiting out a process that only looks (holder()), no one else."""
         patience = time.monotonic() + LOCK_PATIENCE_SECONDS
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > patience:
-                    handle.seek(0)
-                    raise self._in_use(shorten(handle.read(300)) or "another process") from None
-                time.sleep(0.05)
+        while not try_lock(handle):
+            if time.monotonic() > patience:
+                handle.seek(0)
+                raise self._in_use(shorten(handle.read(300)) or "another process") from None
+            time.sleep(0.05)
         try:
             current = os.stat(self.lock_path).st_ino
         except FileNotFoundError:

@@ -1,21 +1,27 @@
 """Atomic file writes: a file appears under its final name complete, or not at all.
 
-Numpy-free and TensorFlow-free, so the deploy side can use it too. Also the SHA-256 of a file, a lock file,
-the replacement of a whole folder, and writes into a shared folder (such as the hub's cache) that never
-follow a symbolic link planted there.
+Numpy-free and TensorFlow-free, so the deploy side can use it too. Also the SHA-256 of a file, a lock file
+(on Linux, macOS and Windows), the replacement of a whole folder, and writes into a shared folder (such as the
+hub's cache) that never follow a symbolic link planted there.
 """
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import stat
 import tempfile
+import time
 
 from zoo.errors import ZooError
+
+try:
+    import fcntl
+except ImportError:  # Windows: byte-range locks instead of flock
+    fcntl = None
+    import msvcrt
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -49,9 +55,66 @@ def write_json(path, value):
         f.write("\n")
 
 
+#: Windows locks a byte range, and its locks are mandatory: a locked byte cannot be read by anyone else. The
+#: byte locked is far past the end of any lock file (locking past the end is allowed), so that what a lock
+#: file says (training's names its holder) stays readable while it is held.
+WINDOWS_LOCK_OFFSET = 1 << 30
+#: how often a Windows lock that is held elsewhere is tried again (msvcrt cannot wait without giving up)
+WINDOWS_LOCK_POLL_SECONDS = 0.05
+
+
+def try_lock(handle, shared=False):
+    """Lock the open file `handle` without waiting: True if taken, False if another handle holds it.
+
+    An advisory lock that the system releases when the handle is closed or the process ends, however it
+    ends: flock on Linux and macOS; on Windows a lock of one byte (msvcrt.locking), where `shared` has no
+    meaning (every lock is exclusive: one who only looks holds it a moment).
+    """
+    if fcntl is not None:
+        try:
+            fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    try:
+        _at_lock_byte(handle, msvcrt.LK_NBLCK)
+    except OSError as error:  # msvcrt says EACCES (or EDEADLOCK) for a byte locked by another handle
+        if error.errno not in (errno.EACCES, errno.EDEADLOCK):
+            raise
+        return False
+    return True
+
+
+def lock(handle):
+    """Lock the open file `handle`, waiting as long as another handle holds it."""
+    if fcntl is not None:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return
+    while not try_lock(handle):
+        time.sleep(WINDOWS_LOCK_POLL_SECONDS)
+
+
+def unlock(handle):
+    if fcntl is not None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    else:
+        _at_lock_byte(handle, msvcrt.LK_UNLCK)
+
+
+def _at_lock_byte(handle, mode):
+    """msvcrt.locking(mode) of the lock byte; it locks from the file position, which is put back after."""
+    fd = handle.fileno()
+    position = os.lseek(fd, 0, os.SEEK_CUR)
+    os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+    try:
+        msvcrt.locking(fd, mode, 1)
+    finally:
+        os.lseek(fd, position, os.SEEK_SET)
+
+
 @contextlib.contextmanager
 def exclusive_lock(path, follow_symlinks=True):
-    """Hold an exclusive flock on `path` (created if missing): processes that take it take turns.
+    """Hold an exclusive lock (`lock`) on `path` (created if missing): processes that take it take turns.
 
     follow_symlinks=False: a lock file that is a symbolic link (or anything but a regular file) is refused
     with UnsafePathError instead of being created or opened wherever it points.
@@ -61,11 +124,11 @@ def exclusive_lock(path, follow_symlinks=True):
     else:
         handle = os.fdopen(open_regular_file(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a")
     with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        lock(handle)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            unlock(handle)
 
 
 def sha256_of(path):
@@ -123,19 +186,41 @@ def regular_file_stat(path):
 
 def open_regular_file(path, flags, mode=0o666):
     """os.open(path, flags) that opens a regular file only: never through a symbolic link (O_NOFOLLOW),
-    never a FIFO (which would block the open) or a device; those are refused with UnsafePathError."""
+    never a FIFO (which would block the open) or a device; those are refused with UnsafePathError.
+
+    Windows has no O_NOFOLLOW (nor FIFOs): there, what is at `path` is looked at before the open and must
+    be the very file opened after it. A link planted in between is then opened through, but refused before
+    a byte is written, and `flags` never truncate here, so the file it points to is left as it was.
+    """
+    if not _HAS_NOFOLLOW:
+        regular_file_stat(path)
     try:
         # O_NONBLOCK: opening a FIFO fails or returns at once instead of waiting for the other end
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, mode)
+        fd = os.open(path, flags | _NOFOLLOW_NONBLOCK, mode)
     except OSError as error:
         if error.errno not in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
             raise
         raise UnsafePathError(f"{path} is {_what_is_at(path)} where a file belongs: refused; remove it") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    opened = os.fstat(fd)
+    if not stat.S_ISREG(opened.st_mode) or not (_HAS_NOFOLLOW or _same_file(opened, path)):
         os.close(fd)
         raise UnsafePathError(f"{path} is {_what_is_at(path)} where a file belongs: refused; remove it")
-    os.set_blocking(fd, True)
+    if _NOFOLLOW_NONBLOCK:
+        os.set_blocking(fd, True)
     return fd
+
+
+_HAS_NOFOLLOW = hasattr(os, "O_NOFOLLOW")
+_NOFOLLOW_NONBLOCK = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _same_file(opened, path):
+    """Whether `path` is, without following a link, the file whose os.fstat is `opened`."""
+    try:
+        status = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(status.st_mode) and (status.st_dev, status.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def _what_is_at(path):
