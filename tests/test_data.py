@@ -40,8 +40,11 @@ def test_corrupt_idx_file_is_a_clear_error(tiny_fashion_dir):
 
 def test_missing_dataset_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv(data.FASHION_MNIST_ENV, str(tmp_path / "nowhere"))
-    with pytest.raises(data.DatasetError, match="apt-get install dataset-fashion-mnist"):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
+    with pytest.raises(data.DatasetError, match="apt-get install dataset-fashion-mnist") as error:
         data.load("fashion_mnist")
+    assert "keras.datasets.fashion_mnist.load_data()" in str(error.value)
+    assert str(tmp_path / "no-keras" / "datasets" / "fashion-mnist") in str(error.value)
 
 
 def test_debian_fashion_mnist_is_complete():

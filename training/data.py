@@ -1,6 +1,7 @@
 """Datasets as tf.data pipelines of (x, y) batches, x scaled to the generator's output range.
 
-- `fashion_mnist`: offline, from the Debian package `dataset-fashion-mnist` (IDX .gz files). TFDS's own
+- `fashion_mnist`: offline, from the Debian package `dataset-fashion-mnist` (IDX .gz files), else from
+  Keras' cache (the same four files, left there by `keras.datasets.fashion_mnist.load_data()`). TFDS's own
   builder refuses those files (their gzip bytes differ from the registered ones, the content is the same),
   so they are parsed here; with internet, `tfds:fashion_mnist` gives the same data.
 - `ring8`, `grid25`, `mog1d`: the toy distributions of the PacGAN and f-GAN experiments.
@@ -121,34 +122,50 @@ class Data:
         return self.num_examples // batch_size
 
 
-def read_idx(path):
-    """A gzipped IDX file (the MNIST format) as a uint8 array, checked against its own header."""
+REINSTALL_DEBIAN = "apt-get install --reinstall dataset-fashion-mnist"
+KERAS_LOAD = 'python -c "import keras; keras.datasets.fashion_mnist.load_data()"'
+
+
+def keras_fashion_mnist_dir():
+    """Where keras.datasets.fashion_mnist.load_data() keeps its download: $KERAS_HOME, else ~/.keras."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, "datasets", "fashion-mnist")
+
+
+def read_idx(path, fix=REINSTALL_DEBIAN):
+    """A gzipped IDX file (the MNIST format) as a uint8 array, checked against its own header; `fix` is
+    what the error says to do about a damaged file."""
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError) as error:
-        raise DatasetError(f"{path} is not a readable gzip file ({error}); reinstall it: "
-                           "apt-get install --reinstall dataset-fashion-mnist") from None
+        raise DatasetError(f"{path} is not a readable gzip file ({error}); {fix}") from None
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     expected = 4 + 4 * ndim + int(np.prod(dims))
     if zero != 0 or dtype_code != 0x08 or len(raw) != expected:
-        raise DatasetError(f"{path} is not a uint8 IDX file of shape {dims}; reinstall it: "
-                           "apt-get install --reinstall dataset-fashion-mnist")
+        raise DatasetError(f"{path} is not a uint8 IDX file of shape {dims}; {fix}")
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def fashion_mnist_arrays(split="train"):
-    """(images (N, 28, 28, 1) uint8, labels (N,) int32) for split 'train' (60k) or 'test' (10k)."""
-    folder = os.environ.get(FASHION_MNIST_ENV, FASHION_MNIST_DIR)
+    """(images (N, 28, 28, 1) uint8, labels (N,) int32) for split 'train' (60k) or 'test' (10k), from
+    $GAN_ZOO_FASHION_MNIST_DIR (default: the Debian package's folder), else from Keras' cache. Nothing is
+    downloaded here."""
     prefix = {"train": "train", "test": "t10k"}[split]
-    paths = [os.path.join(folder, f"{prefix}-{kind}-ubyte.gz") for kind in ("images-idx3", "labels-idx1")]
-    missing = [p for p in paths if not os.path.exists(p)]
-    if missing:
-        raise DatasetError(f"Fashion-MNIST not found ({missing[0]} is missing): install it with "
-                           f"`sudo apt-get install dataset-fashion-mnist`, or set {FASHION_MNIST_ENV} "
-                           "to a folder holding the four IDX .gz files")
-    images, labels = (read_idx(p) for p in paths)
+    names = [f"{prefix}-{kind}-ubyte.gz" for kind in ("images-idx3", "labels-idx1")]
+    debian, keras_cache = os.environ.get(FASHION_MNIST_ENV, FASHION_MNIST_DIR), keras_fashion_mnist_dir()
+    for folder, fix in ((debian, f"reinstall it: {REINSTALL_DEBIAN}"),
+                        (keras_cache, f"delete it and run {KERAS_LOAD} again")):
+        paths = [os.path.join(folder, name) for name in names]
+        if all(os.path.isfile(p) for p in paths):
+            break
+    else:
+        raise DatasetError(f"Fashion-MNIST not found (no {names[0]} in {debian} nor in {keras_cache}): install "
+                           f"the Debian package with `sudo apt-get install dataset-fashion-mnist` (or set "
+                           f"{FASHION_MNIST_ENV} to a folder holding the four IDX .gz files), or run `{KERAS_LOAD}` "
+                           f"on a machine with internet and copy the four files into {keras_cache}")
+    images, labels = (read_idx(p, fix) for p in paths)
     if len(images) != len(labels):
         raise DatasetError(f"{paths[0]} holds {len(images)} images but {paths[1]} {len(labels)} labels")
     return images[..., None], labels.astype(np.int32)
