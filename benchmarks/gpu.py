@@ -32,7 +32,7 @@ import tensorflow as tf  # noqa: E402
 
 from training import data as datasets  # noqa: E402
 from training.config import resolve  # noqa: E402
-from training.strategies import describe_devices, device_warnings, make_strategy  # noqa: E402
+from training.strategies import describe_devices, device_warnings, fix_randomness_per_replica, make_strategy  # noqa: E402
 from training.run import build_model  # noqa: E402
 from zoo.hub import Hub  # noqa: E402
 
@@ -85,20 +85,6 @@ def trained_variables(model):
     return model.generator_variables + model.discriminator_variables
 
 
-def inject_fixed_randomness(model, global_batch):
-    """The model's random draws become each replica's slice of fixed global batches."""
-    rng = np.random.default_rng(STEP_SEED)
-    noise = tf.constant(rng.standard_normal((4, global_batch, getattr(model, "latent_dim", 1))), tf.float32)
-    mixing = tf.constant(rng.uniform(size=global_batch), tf.float32)
-
-    def replica_slice(table, size):
-        start = tf.distribute.get_replica_context().replica_id_in_sync_group * size
-        return table[start:start + size]
-
-    model.sample_noise = lambda size, draw: replica_slice(noise[draw], size)
-    model.sample_mixing = lambda size: replica_slice(mixing, size)
-
-
 def step_update(config, spec, strategy, initial, batch):
     """Each trained variable's change after one SGD step from the weights `initial` on `batch`."""
     def sgd():
@@ -110,7 +96,7 @@ def step_update(config, spec, strategy, initial, batch):
     model = build(config, spec, strategy, optimizers=lambda: (sgd(), sgd()))
     for variable, value in zip(trained_variables(model), initial):
         variable.assign(value)
-    inject_fixed_randomness(model, config["batch_size"])
+    fix_randomness_per_replica(model, config["batch_size"], STEP_SEED)
     model.fit(tf.data.Dataset.from_tensors(batch).repeat(), steps_per_epoch=1, epochs=1, shuffle=False, verbose=0)
     return [np.asarray(variable, np.float64) - start for variable, start in zip(trained_variables(model), initial)]
 

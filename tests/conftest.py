@@ -9,8 +9,7 @@ import tensorflow as tf  # noqa: E402
 tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
                                            [tf.config.LogicalDeviceConfiguration()] * 2)
 
-#: tiny nets on a slice of Fashion-MNIST: the whole suite must stay well under 15 minutes on 2 cores
-TINY = {"width": 8, "latent_dim": 16, "train_examples": 256, "batch_size": 32, "epochs": 2}
+from tests.helpers import TINY  # noqa: E402  (imports Keras: after the devices are configured)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 import pytest
 
-from tests.conftest import TINY
+from tests.helpers import TINY
 from training.__main__ import main
 from training.config import ConfigError
 from training.strategies import check_tf_config, make_strategy

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from export.__main__ import main
 from export.writer import ExportError, export_run
-from tests.test_training import snapshot
+from tests.helpers import snapshot
 
 
 def test_export_matches_keras_and_describes_itself(trained_run):
@@ -41,7 +41,7 @@ def test_failed_parity_check_leaves_the_previous_export_untouched(trained_run, t
     with pytest.raises(ExportError, match="differs from Keras"):
         export_run(run, out)
     assert snapshot(out) == before and sorted(os.listdir(out)) == sorted(
-        ["export.json", "generator.onnx", "generator_savedmodel"])
+        ["export.json", "generator.onnx", "generator.test_data_set_0", "generator_savedmodel"])
 
 
 def test_cli(trained_run, tmp_path, capsys, monkeypatch):

@@ -3,44 +3,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import TINY
-from training.config import resolve
+from tests.helpers import DOMAINS, IMAGES, POINTS, TINY, batch, build, train_steps, weights
 from zoo import losses
 from zoo.divergences import DIVERGENCES
 from zoo.models import VARIANTS, DataSpec, UnsuitableDataError
 from zoo.models.cyclegan import ConstantThenLinearDecay, ImagePool
 
-IMAGES = DataSpec((28, 28, 1), num_classes=10, num_examples=256)
-POINTS = DataSpec((2,), num_classes=8, num_examples=256)
-DOMAINS = DataSpec((28, 28, 1), num_examples=64, two_domains=True)
-
-
-def build(model, spec=IMAGES, **overrides):
-    options = {key: value for key, value in TINY.items() if key != "latent_dim" or model != "cyclegan"}
-    return VARIANTS[model].build(resolve({**options, "model": model, **overrides}), spec)
-
-
-def weights(variables):
-    return [np.array(v) for v in variables]
-
-
-def batch(spec, n, per_step=1, seed=0):
-    """A random batch as the data pipeline gives it: (n, ...) or, for k > 1 batches a step, (n, k, ...)."""
-    rng = np.random.default_rng(seed)
-    rows = (n,) if per_step == 1 else (n, per_step)
-    if spec.two_domains:
-        return tuple(tf.constant(rng.uniform(-1, 1, rows + spec.shape), tf.float32) for _ in "ab")
-    return (tf.constant(rng.uniform(-1, 1, rows + spec.shape), tf.float32),
-            tf.constant(rng.integers(0, spec.num_classes, rows), tf.int32))
-
-
-def train_steps(model, spec, steps, n=8):
-    """Run `steps` fit() steps on random data, through the model's own train function."""
-    data = tf.data.Dataset.from_tensors(batch(spec, n, model.real_batches_per_step)).repeat()
-    return model.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0).history
-
-
-@pytest.mark.parametrize("model,spec,overrides", [
+STEP_CASES = [
     ("gan", IMAGES, {"loss": "minimax", "d_steps": 2}),
     ("cgan", IMAGES, {}),
     ("cgan", POINTS, {}),
@@ -53,7 +22,14 @@ def train_steps(model, spec, steps, n=8):
     ("cgan", IMAGES, {"pack": 2}),
     ("fgan", POINTS, {"divergence": "kl", "pack": 2}),
     ("wgan_gp", IMAGES, {"n_critic": 1, "pack": 2}),
-])
+]
+
+
+def test_every_registered_variant_has_a_step_case():
+    assert {model for model, _, _ in STEP_CASES} == set(VARIANTS)
+
+
+@pytest.mark.parametrize("model,spec,overrides", STEP_CASES)
 def test_one_train_step_moves_every_net(model, spec, overrides):
     gan = build(model, spec, **overrides)
     before_g, before_d = weights(gan.generator_variables), weights(gan.discriminator_variables)

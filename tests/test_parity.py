@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.test_models import DOMAINS, IMAGES, batch, build
+from tests.helpers import DOMAINS, IMAGES, batch, build
+from training.strategies import fix_randomness_per_replica
+from zoo.models import VARIANTS
 
 GLOBAL_BATCH = 8
 VARIANT_CASES = {
@@ -37,18 +39,8 @@ VARIANT_CASES = {
 }
 
 
-def inject_fixed_randomness(model, seed=0):
-    """The model's random draws become slices of fixed global batches, by replica."""
-    rng = np.random.default_rng(seed)
-    noise = tf.constant(rng.standard_normal((4, GLOBAL_BATCH, getattr(model, "latent_dim", 1))), tf.float32)
-    mixing = tf.constant(rng.uniform(size=GLOBAL_BATCH), tf.float32)
-
-    def replica_slice(table, size):
-        start = tf.distribute.get_replica_context().replica_id_in_sync_group * size
-        return table[start:start + size]
-
-    model.sample_noise = lambda size, draw: replica_slice(noise[draw], size)
-    model.sample_mixing = lambda size: replica_slice(mixing, size)
+def test_every_registered_variant_has_a_parity_case():
+    assert {model for model, _, _ in VARIANT_CASES.values()} == set(VARIANTS)
 
 
 def one_step(model_name, spec, overrides, strategy, initial):
@@ -58,7 +50,7 @@ def one_step(model_name, spec, overrides, strategy, initial):
     if initial is not None:
         for variable, value in zip(compared_variables(model), initial):
             variable.assign(value)
-    inject_fixed_randomness(model)
+    fix_randomness_per_replica(model, GLOBAL_BATCH)
     data = tf.data.Dataset.from_tensors(batch(spec, GLOBAL_BATCH, model.real_batches_per_step, seed=1))
     logs = model.fit(data.repeat(), steps_per_epoch=1, epochs=1, shuffle=False, verbose=0).history
     return model, logs

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import TINY
-from tests.test_models import IMAGES, batch, build, train_steps, weights
+from tests.helpers import TINY
+from tests.helpers import IMAGES, batch, build, train_steps, weights
 from training.callbacks import GANLogs
 from training.run import RunFolder
 from training.train import train

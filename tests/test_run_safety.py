@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from export.__main__ import main as export_main
-from tests.test_training import history, snapshot
+from tests.helpers import history, snapshot
 from training import data as datasets
 from training import evaluate
 from training.__main__ import main as training_main

@@ -1,5 +1,3 @@
-import csv
-import hashlib
 import json
 import os
 
@@ -7,28 +5,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import TINY
+from tests.helpers import TINY, history, snapshot
 from training.__main__ import main
 from training.callbacks import NonFiniteLossError
 from training.config import ConfigError, resolve
 from training.run import CheckpointError, RunFolder
 from training.train import train
-
-
-def snapshot(folder):
-    """Every file under `folder` with a hash of its bytes."""
-    result = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                result[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
-    return result
-
-
-def history(run):
-    with open(os.path.join(run, "history.csv")) as f:
-        return list(csv.DictReader(f))
 
 
 def test_run_folder_holds_every_artifact(trained_run):

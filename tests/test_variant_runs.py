@@ -8,8 +8,8 @@ import onnx
 import pytest
 
 from zoo.runtime import OnnxGenerator
-from tests.conftest import TINY
-from tests.test_training import history
+from tests.helpers import TINY
+from tests.helpers import history
 from training.__main__ import main
 from training.train import train
 

@@ -136,14 +136,14 @@ def resolve(overrides):
               for key, option in options.items()}
     if config["ema"] >= 1:
         raise ConfigError(f"ema is a decay in [0, 1) (e.g. 0.999), got {config['ema']}")
-    if model in ("wgan", "wgan_gp") and config["steps_per_execution"] != 1:
+    if VARIANTS[model].steps_chosen_in_python and config["steps_per_execution"] != 1:
         raise ConfigError(f"{model} picks each step (critic or generator) in Python: use steps_per_execution 1")
     return config
 
 
 def fixed_options(config):
     """The options that define what a run trains: those a resumed run may not change."""
-    schedule = config["model"] == "cyclegan"  # its learning rate is a schedule fixed at the start
+    schedule = VARIANTS[config["model"]].learning_rate_schedule
     return {key: value for key, value in config.items()
             if key not in RESUMABLE_CHANGES or (key == "learning_rate" and schedule)}
 

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import tensorflow as tf
 
 from training.config import STRATEGIES, ConfigError
@@ -147,3 +148,19 @@ def is_chief(strategy):
         return True
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
                                              and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def fix_randomness_per_replica(model, global_batch, seed=0, draws=4):
+    """Replace the model's random draws (noise, WGAN-GP's mixing) by each replica's slice of fixed global
+    batches: one step then computes the same update on any number of replicas, which is how replica parity
+    is checked (tests/test_parity.py, benchmarks/gpu.py)."""
+    rng = np.random.default_rng(seed)
+    noise = tf.constant(rng.standard_normal((draws, global_batch, getattr(model, "latent_dim", 1))), tf.float32)
+    mixing = tf.constant(rng.uniform(size=global_batch), tf.float32)
+
+    def replica_slice(table, size):
+        start = tf.distribute.get_replica_context().replica_id_in_sync_group * size
+        return table[start:start + size]
+
+    model.sample_noise = lambda size, draw: replica_slice(noise[draw], size)
+    model.sample_mixing = lambda size: replica_slice(mixing, size)

@@ -46,7 +46,7 @@ def non_saturating_generator_loss(fake_logits):
 
 # --- Wasserstein GAN (Arjovsky et al. 2017; Gulrajani et al. 2017) ----------------------------------------
 
-def wasserstein_critic_loss(real_scores, fake_scores):
+def wasserstein_discriminator_loss(real_scores, fake_scores):
     """D(G(z)) - D(x): minimising it maximises the critic's estimate of the Wasserstein-1 distance."""
     return _flat(fake_scores) - _flat(real_scores)
 
@@ -74,12 +74,12 @@ def gradient_penalty(critic, real, fake, mixing):
 
 # --- least squares GAN, as CycleGAN uses it (Mao et al. 2017; Zhu et al. 2017) -----------------------------
 
-def lsgan_discriminator_loss(real_scores, fake_scores):
+def least_squares_discriminator_loss(real_scores, fake_scores):
     """0.5 [(D(y) - 1)^2 + D(G(x))^2], averaged over PatchGAN's patches."""
     return 0.5 * (_mean_per_example(ops.square(real_scores - 1.0)) + _mean_per_example(ops.square(fake_scores)))
 
 
-def lsgan_generator_loss(fake_scores):
+def least_squares_generator_loss(fake_scores):
     """(D(G(x)) - 1)^2, averaged over patches."""
     return _mean_per_example(ops.square(fake_scores - 1.0))
 

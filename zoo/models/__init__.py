@@ -37,9 +37,14 @@ class Option:
 
 @dataclass(frozen=True)
 class Variant:
+    """What training needs to know of a variant, so that nothing outside zoo/models asks for its name."""
     summary: str
     options: dict
     build: Callable  # (config, DataSpec) -> compiled AdversarialModel
+    #: it picks each step (critic or generator) in Python, one fit() step at a time: steps_per_execution 1
+    steps_chosen_in_python: bool = False
+    #: its learning rate is a schedule fixed when the run starts: a resumed run may not change it
+    learning_rate_schedule: bool = False
 
 
 def _compile(model, config, g_optimizer, d_optimizer):
@@ -68,7 +73,8 @@ def noise_nets(config, spec, num_classes=0, norm="batch"):
 
 
 def build_gan(config, spec):
-    model = GAN(*noise_nets(config, spec), config["latent_dim"], loss=config["loss"], d_steps=config["d_steps"],
+    model = GAN(*noise_nets(config, spec), config["latent_dim"], loss_pair=GAN_LOSSES[config["loss"]],
+                d_steps=config["d_steps"],
                 reuse_fakes=config["reuse_fakes"], pack=config["pack"], seed=config["seed"], ema=config["ema"])
     return _compile(model, config, _adam(config), _adam(config))
 
@@ -77,7 +83,7 @@ def build_cgan(config, spec):
     if spec.num_classes < 2:
         raise UnsuitableDataError("it needs class labels (fashion_mnist, a toy, or a labelled TFDS dataset)")
     model = ConditionalGAN(*noise_nets(config, spec, spec.num_classes), config["latent_dim"],
-                           spec.num_classes, loss=config["loss"], d_steps=config["d_steps"],
+                           spec.num_classes, loss_pair=GAN_LOSSES[config["loss"]], d_steps=config["d_steps"],
                            reuse_fakes=config["reuse_fakes"], pack=config["pack"], seed=config["seed"],
                            ema=config["ema"])
     return _compile(model, config, _adam(config), _adam(config))
@@ -175,14 +181,14 @@ VARIANTS = {
         "clip_value": Option(0.01, "critic weights are clipped to [-c, c] after every critic step",
                              positive=True),
         "learning_rate": Option(5e-5, "RMSProp learning rate of both players", positive=True),
-    }, build_wgan),
+    }, build_wgan, steps_chosen_in_python=True),
     "wgan_gp": Variant("WGAN with gradient penalty (Gulrajani et al. 2017), layer-norm critic", {
         **NOISE,
         **PACK,
         "n_critic": Option(5, "critic steps per generator step", positive=True),
         "gp_weight": Option(10.0, "lambda, the gradient penalty's weight", positive=True),
         **_adam_options(1e-4, 0.0, 0.9),
-    }, build_wgan_gp),
+    }, build_wgan_gp, steps_chosen_in_python=True),
     "cyclegan": Variant("CycleGAN (Zhu et al. 2017): unpaired image-to-image translation", {
         "dataset": Option("fashion_mnist:5-7", "two image domains: fashion_mnist:A-B (class numbers), "
                           "tfds:cycle_gan/NAME, or folders:PATH_A,PATH_B"),
@@ -193,7 +199,7 @@ VARIANTS = {
                             non_negative=True),
         "residual_blocks": Option(6, "residual blocks in each generator", positive=True),
         **_adam_options(2e-4, 0.5),
-    }, build_cyclegan),
+    }, build_cyclegan, learning_rate_schedule=True),
 }
 
 __all__ = ["AdversarialModel", "DataSpec", "Option", "UnsuitableDataError", "Variant", "VARIANTS", "noise_nets"]

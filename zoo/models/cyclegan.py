@@ -96,8 +96,8 @@ class CycleGAN(AdversarialModel):
         with tf.GradientTape() as tape:
             fake_b = self.generator_ab(real_a, training=True)
             fake_a = self.generator_ba(real_b, training=True)
-            adversarial = (losses.lsgan_generator_loss(self.discriminator_b(fake_b, training=True))
-                           + losses.lsgan_generator_loss(self.discriminator_a(fake_a, training=True)))
+            adversarial = (losses.least_squares_generator_loss(self.discriminator_b(fake_b, training=True))
+                           + losses.least_squares_generator_loss(self.discriminator_a(fake_a, training=True)))
             cycle = (losses.l1_loss(real_a, self.generator_ba(fake_b, training=True))
                      + losses.l1_loss(real_b, self.generator_ab(fake_a, training=True)))
             identity = (losses.l1_loss(real_a, self.generator_ba(real_a, training=True))
@@ -111,9 +111,9 @@ class CycleGAN(AdversarialModel):
         pooled_b = self.pool_b.query(fake_b, self.random_key(draw=1))
         with tf.GradientTape() as tape:
             d_per_example = (
-                losses.lsgan_discriminator_loss(self.discriminator_a(real_a, training=True),
+                losses.least_squares_discriminator_loss(self.discriminator_a(real_a, training=True),
                                                 self.discriminator_a(pooled_a, training=True))
-                + losses.lsgan_discriminator_loss(self.discriminator_b(real_b, training=True),
+                + losses.least_squares_discriminator_loss(self.discriminator_b(real_b, training=True),
                                                   self.discriminator_b(pooled_b, training=True)))
             d_loss = self.global_mean(d_per_example)
         self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables)

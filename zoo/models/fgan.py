@@ -15,8 +15,8 @@ class FGAN(GAN):
     """
 
     def __init__(self, generator, discriminator, latent_dim, divergence="gan", saddle=False, **kwargs):
-        super().__init__(generator, discriminator, latent_dim, loss=None, d_steps=1, **kwargs)
         self.divergence = DIVERGENCES[divergence]
         # the GAN loop with f-GAN's loss pair; the logged -d_loss is the batch's estimate of F <= D_f(P || Q)
-        self.d_loss_fn = functools.partial(losses.fgan_discriminator_loss, divergence=self.divergence)
-        self.g_loss_fn = functools.partial(losses.fgan_generator_loss, divergence=self.divergence, saddle=saddle)
+        loss_pair = (functools.partial(losses.fgan_discriminator_loss, divergence=self.divergence),
+                     functools.partial(losses.fgan_generator_loss, divergence=self.divergence, saddle=saddle))
+        super().__init__(generator, discriminator, latent_dim, loss_pair=loss_pair, d_steps=1, **kwargs)

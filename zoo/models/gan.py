@@ -18,8 +18,9 @@ class GAN(AdversarialModel):
     """Minimax or non-saturating GAN; each of the `d_steps` discriminator steps gets a fresh real batch.
 
     With d_steps = k > 1, one train_step reads k real batches at once, shaped (batch, k, ...), and
-    discriminator step j uses [:, j]. Subclasses change the losses (`d_loss_fn`, `g_loss_fn`, or
-    `discriminator_loss`, `generator_loss`) or the conditioning (`generate`, `discriminate`) and keep the loop.
+    discriminator step j uses [:, j]. A variant passes its loss pair (`loss_pair`, functions of zoo.losses),
+    adds terms in `discriminator_loss` (WGAN-GP's penalty) or changes the conditioning (`generate`,
+    `discriminate`), and keeps the loop.
 
     The generator step draws fresh noise, as Algorithm 1 of Goodfellow et al. does. With `reuse_fakes`, it
     reuses the fakes of the last discriminator step instead (as the PyTorch DCGAN example does): the
@@ -27,13 +28,14 @@ class GAN(AdversarialModel):
     nets at 28 x 28 (the generator forward pass is 7.3 of the 42 million multiply-adds per image and step).
     """
 
-    def __init__(self, generator, discriminator, latent_dim, loss="non_saturating", d_steps=1,
+    def __init__(self, generator, discriminator, latent_dim, loss_pair=LOSSES["non_saturating"], d_steps=1,
                  reuse_fakes=False, pack=1, loss_names=("d_loss", "g_loss"), **kwargs):
         super().__init__(loss_names, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
-        self.d_loss_fn, self.g_loss_fn = LOSSES[loss] if loss else (None, None)  # variants may set their own
+        # (discriminator loss, generator loss): per-example losses of the discriminator's outputs
+        self.d_loss_fn, self.g_loss_fn = loss_pair
         self.d_steps = d_steps
         self.reuse_fakes = reuse_fakes
         self.pack = pack

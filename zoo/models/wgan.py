@@ -22,8 +22,8 @@ CRITIC_SCHEDULES = ("reference", "constant")
 class WGAN(GAN):
     def __init__(self, generator, critic, latent_dim, n_critic=5, clip_value=0.01,
                  critic_schedule="reference", **kwargs):
-        super().__init__(generator, critic, latent_dim, loss=None, d_steps=1, **kwargs)
-        self.d_loss_fn, self.g_loss_fn = losses.wasserstein_critic_loss, losses.wasserstein_generator_loss
+        super().__init__(generator, critic, latent_dim, d_steps=1, **kwargs,
+                         loss_pair=(losses.wasserstein_discriminator_loss, losses.wasserstein_generator_loss))
         self.n_critic = n_critic
         self.critic_schedule = critic_schedule
         if clip_value:
