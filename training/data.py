@@ -3,15 +3,17 @@
 - `fashion_mnist`: offline, from the Debian package `dataset-fashion-mnist` (IDX .gz files), else from
   Keras' cache (the same four files, left there by `keras.datasets.fashion_mnist.load_data()`). TFDS's own
   builder refuses those files (their gzip bytes differ from the registered ones, the content is the same),
-  so they are parsed here; with internet, `tfds:fashion_mnist` gives the same data.
+  so they are parsed here; `tfds:fashion_mnist`, once prepared with `tfds build`, gives the same data.
 - `ring8`, `grid25`, `mog1d`: the toy distributions of the PacGAN and f-GAN experiments.
-- `tfds:NAME` (or a bare TFDS name such as `mnist`): any TFDS image dataset TFDS can provide.
+- `tfds:NAME` (or a bare TFDS name such as `mnist`): any TFDS image dataset prepared in TFDS's data dir
+  (`tfds build NAME`); never downloaded here.
 - `folder:PATH`: the images in a folder (subfolders too), unlabelled.
 - two domains for CycleGAN, each shuffled on its own: `fashion_mnist:A-B` (two class numbers; sandal 5 <->
   sneaker 7 by default), `tfds:cycle_gan/NAME`, `folders:PATH_A,PATH_B`.
 """
 
 import gzip
+import logging
 import os
 import struct
 import warnings
@@ -311,12 +313,24 @@ def load_tfds(name, split, limit):
         raise DatasetError(f"unknown dataset '{name}': use one of {', '.join(BUILTIN)} or a TFDS "
                            "image dataset name (see `tfds.list_builders()`)")
     split = f"{split}[:{limit}]" if limit else split
+    absl_log = logging.getLogger("absl")  # TFDS's; it warns of each folder it finds no dataset in
+    quiet_from = absl_log.level
+    absl_log.setLevel(logging.ERROR)
     try:
-        examples, info = tfds.load(name, split=split, with_info=True)
-    except Exception as error:  # TFDS raises many kinds here: offline, checksum, missing manual files
+        # download=False: offline, TFDS's download retries for minutes before it fails; a dataset that is
+        # not prepared is refused at once instead, saying how to prepare it
+        examples, info = tfds.load(name, split=split, with_info=True, download=False)
+    except AssertionError:  # TFDS's word for "no prepared data in the data dir"
+        data_dir = os.environ.get("TFDS_DATA_DIR") or os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
+        raise DatasetError(f"TFDS dataset '{name}' is not prepared in {data_dir}, and training never downloads: "
+                           f"run `tfds build {name}` where there is internet, then copy its data dir here "
+                           f"(to {data_dir}, or set TFDS_DATA_DIR to it); or use one of "
+                           + ", ".join(BUILTIN)) from None
+    except Exception as error:  # TFDS raises many kinds here: damaged files, a split it does not have
         raise DatasetError(f"TFDS could not provide '{name}' ({type(error).__name__}: "
-                           f"{str(error).splitlines()[0][:200]}); it downloads once and needs internet "
-                           "for that; offline, use one of " + ", ".join(BUILTIN)) from None
+                           f"{str(error).splitlines()[0][:200]}); use one of " + ", ".join(BUILTIN)) from None
+    finally:
+        absl_log.setLevel(quiet_from)
     features = info.features
     if "image" not in features:
         raise DatasetError(f"TFDS dataset '{name}' has no 'image' feature; pick an image dataset")
