@@ -26,6 +26,7 @@ from zoo.grid import image_grid, save_png
 from export.cards import CURVE_FILE, card, curve_plot, headline, quality_curve, read_index, write_index
 from zoo.errors import ZooError
 from zoo.hub import REPOSITORY_HUB, check_name
+from zoo.testdata import TEST_SET
 
 DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
 
@@ -179,6 +180,8 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a hub folder is served to others
         try:
             shutil.copyfile(onnx_path, os.path.join(staging, "generator.onnx"))
+            # the ONNX Model Zoo's layout: test_data_set_0/ beside the model, in the model's own folder
+            shutil.copytree(os.path.join(export_dir, exported["test_data"]), os.path.join(staging, TEST_SET))
             _savedmodel_archive(os.path.join(export_dir, exported["savedmodel"]),
                                 os.path.join(staging, "savedmodel.tar.gz"))
             save_png(_sample_grid(onnx_path, metadata["dataset"]), os.path.join(staging, "samples.png"))
@@ -203,8 +206,10 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
                 entry["direction"] = metadata["direction"]
             with atomic_writer(os.path.join(staging, "card.md"), "w") as f:
                 f.write(card(model_name, entry, "samples.png"))
+            files = [f for f in sorted(os.listdir(staging)) if f != TEST_SET]
+            files += [f"{TEST_SET}/{f}" for f in sorted(os.listdir(os.path.join(staging, TEST_SET)))]
             entry["files"] = {f: {"size": os.path.getsize(os.path.join(staging, f)),
-                                  "sha256": sha256_of(os.path.join(staging, f))} for f in sorted(os.listdir(staging))}
+                                  "sha256": sha256_of(os.path.join(staging, f))} for f in files}
             # one publisher at a time: the index is read, changed and rewritten under this lock
             with exclusive_lock(os.path.join(hub, ".publish.lock")):
                 move_into_place(staging, os.path.join(hub, model_name))

@@ -1,8 +1,10 @@
 """Write a run's generators as SavedModel and ONNX, and prove both match Keras before keeping them.
 
 Each generator is written into a temporary folder, checked against Keras on random inputs (a batch of 7
-and a batch of 1, so the dynamic batch dimension is exercised), and only then moved into place: a failed
-export leaves any earlier export untouched.
+and a batch of 1, so the dynamic batch dimension, named `n`, is exercised), and only then moved into place:
+a failed export leaves any earlier export untouched. Beside each NAME.onnx goes NAME.test_data_set_0/, the
+ONNX Model Zoo's test data (zoo/testdata.py): inputs and the Keras output as serialized TensorProtos, for a
+deployer to check their runtime with (`python -m zoo verify`).
 """
 
 import json
@@ -17,7 +19,10 @@ import tensorflow as tf
 import tf2onnx
 
 import zoo
+from zoo.classifier import CLASS_NAMES
+from zoo.prior import latents
 from zoo.runtime import OnnxGenerator
+from zoo.testdata import TEST_SET, run_test_set
 from training.config import ConfigError
 from training.run import load_trained_model
 from zoo.files import move_into_place, sha256_of, write_json
@@ -28,6 +33,8 @@ OPSETS = (17, 18)  # tf2onnx 1.17 supports opsets up to 18
 TOLERANCE = 1e-5
 #: instance/group norm is computed differently by onnxruntime (its own reductions): allow 1e-4
 NORMALIZED_TOLERANCE = 1e-4
+BATCH = "n"  # the name of the dynamic batch dimension of every input and output
+TEST_BATCH = 4  # examples in the test set beside each ONNX file
 
 
 class ExportError(ZooError, RuntimeError):
@@ -41,6 +48,8 @@ def metadata_for(name, generator, model, info):
     shape_key = "image_shape" if len(data["shape"]) == 3 else "sample_shape"
     specific = ({"direction": TRANSLATION_DIRECTIONS[name]} if kind == "translation"
                 else {"latent_dim": str(config["latent_dim"])})
+    if kind == "conditional" and config["dataset"] == "fashion_mnist":  # the toys' modes have no names
+        specific["class_names"] = json.dumps(list(CLASS_NAMES))
     return {
         "generator": name,
         "kind": kind,
@@ -79,6 +88,44 @@ def _random_inputs(specs, batch, num_classes, rng):
             return rng.uniform(-1, 1, shape).astype("float32")
         return rng.standard_normal(shape).astype("float32")
     return [one(spec) for spec in specs]
+
+
+def _test_inputs(specs, num_classes):
+    """The inputs of the test set: z = zoo.prior.latents(TEST_BATCH, latent_dim, seed 0), labels 0, 1, 2, 3
+    (modulo the classes), images uniform in [-1, 1] from seed 0."""
+    def one(spec):
+        if spec.name == "label":
+            return np.arange(TEST_BATCH, dtype=np.int32) % num_classes
+        if spec.name == "z":
+            return latents(TEST_BATCH, spec.shape[1], seed=0)
+        return np.random.default_rng(0).uniform(-1, 1, (TEST_BATCH, *spec.shape[1:])).astype(np.float32)
+    return [one(spec) for spec in specs]
+
+
+def write_test_set(generator, specs, output_name, num_classes, folder):
+    """input_0.pb, ... (in the ONNX file's input order) and output_0.pb, Keras' output, into `folder`:
+    TensorProtos named as the ONNX inputs and output, values in raw_data (what zoo.testdata reads)."""
+    inputs = _test_inputs(specs, num_classes)
+    expected = np.asarray(generator(inputs if len(inputs) > 1 else inputs[0], training=False))
+    tensors = {f"input_{i}.pb": (spec.name, x) for i, (spec, x) in enumerate(zip(specs, inputs))}
+    tensors["output_0.pb"] = (output_name, expected)
+    os.makedirs(folder)
+    for file_name, (name, array) in tensors.items():
+        with open(os.path.join(folder, file_name), "wb") as f:
+            f.write(onnx.numpy_helper.from_array(array, name).SerializeToString())
+
+
+def name_batch_dimension(graph):
+    """Name the batch dimension BATCH in the graph's inputs and outputs (tf2onnx names it like unk__108, one
+    name per tensor), and in any intermediate shape that uses one of the names it replaces."""
+    values = (*graph.input, *graph.output)
+    replaced = {value.type.tensor_type.shape.dim[0].dim_param for value in values} - {""}
+    for value in graph.value_info:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param in replaced:
+                dim.dim_param = BATCH
+    for value in values:
+        value.type.tensor_type.shape.dim[0].dim_param = BATCH
 
 
 def tolerance_for(generator):
@@ -134,19 +181,28 @@ def export_generator(name, generator, metadata, out, opset, num_classes):
         onnx_path = os.path.join(staging, f"{name}.onnx")
         proto, _ = tf2onnx.convert.from_function(tf.function(serve, input_signature=specs),
                                                  input_signature=specs, opset=opset)
+        name_batch_dimension(proto.graph)
         onnx.helper.set_model_props(proto, metadata)
         onnx.checker.check_model(proto)
         onnx.save(proto, onnx_path)
 
         parity = check_parity(generator, saved_model_dir, onnx_path, output_name, num_classes)
-        targets = {os.path.join(out, os.path.basename(p)): p for p in (saved_model_dir, onnx_path)}
+        test_set = os.path.join(staging, f"{name}.{TEST_SET}")
+        write_test_set(generator, specs, output_name, num_classes, test_set)
+        # read back as a deployer reads it (zoo.testdata, without the onnx package), run by onnxruntime
+        difference, close = run_test_set(OnnxGenerator(onnx_path, providers=["CPUExecutionProvider"]), test_set)
+        if not close:
+            raise ExportError(f"onnxruntime differs from the test set's Keras output by up to {difference:.3g}; "
+                              "nothing was written")
+        targets = {os.path.join(out, os.path.basename(p)): p for p in (saved_model_dir, onnx_path, test_set)}
         for target, source in targets.items():
             move_into_place(source, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     onnx_target = os.path.join(out, f"{name}.onnx")
     return {"onnx": os.path.basename(onnx_target), "onnx_sha256": sha256_of(onnx_target),
-            "savedmodel": f"{name}_savedmodel", "inputs": [s.name for s in specs], "output": output_name,
+            "savedmodel": f"{name}_savedmodel", "test_data": f"{name}.{TEST_SET}", "inputs": [s.name for s in specs],
+            "output": output_name,
             "max_abs_difference": parity, "metadata": metadata}
 
 

@@ -58,7 +58,7 @@ def test_published_index_describes_every_file(published_hub):
     hub, index, cards = published_hub
     entry = index["models"]["tiny-gan"]
     assert set(entry["files"]) == {"generator.onnx", "savedmodel.tar.gz", "samples.png", "evaluation.json",
-                                   "card.md"}
+                                   "card.md", "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb"}
     for name, file in entry["files"].items():
         path = os.path.join(hub, "tiny-gan", name)
         assert os.path.getsize(path) == file["size"] and sha256_of(path) == file["sha256"]
@@ -213,6 +213,11 @@ def test_savedmodel_archive_unpacks_and_its_folder_is_printed(server, cache, cap
     folder = capsys.readouterr().out.strip()
     assert os.path.isfile(os.path.join(folder, "saved_model.pb"))  # the folder tf.saved_model.load takes
     assert folder.startswith(os.path.dirname(Hub(server.url, cache).path("tiny-gan", "generator.onnx")))
+
+
+def test_published_test_data_verifies_over_http(server, cache, capsys):
+    assert zoo_main(["--hub", server.url, "--cache", cache, "verify", "tiny-cycle-b2a"]) == 0
+    assert capsys.readouterr().out.startswith("test_data_set_0: ok, largest difference ")
 
 
 def test_file_url_hub(published_hub, cache):

@@ -4,16 +4,19 @@
     python -m zoo info gan-fashion-mnist
     python -m zoo download gan-fashion-mnist [--savedmodel]
     python -m zoo sample gan-fashion-mnist -n 64 -o grid.png [--seed 0]
-    python -m zoo sample cgan-fashion-mnist -n 64 -o shoes.png --label 7
+    python -m zoo sample cgan-fashion-mnist -n 64 -o shoes.png --label 7     (or --label sneaker)
     python -m zoo translate cyclegan-sandal-sneaker-a2b sandal.png -o sneaker.png
+    python -m zoo verify gan-fashion-mnist                 (or a local .onnx file beside its test data)
 
 The hub is --hub URL (https://, http:// or file://), else $GAN_ZOO_HUB, else the repository's own zoo/hub;
 files are cached in --cache, else $GAN_ZOO_CACHE, else ~/.cache/gan-zoo. `download --savedmodel` prints
-the folder that tf.saved_model.load takes.
+the folder that tf.saved_model.load takes. `verify` runs the model's test_data_set_0 (inputs and the
+expected output, as the ONNX Model Zoo has them) with this machine's onnxruntime.
 """
 
 import argparse
 import json
+import os
 import sys
 
 from zoo.cli import OneLineErrorParser
@@ -33,6 +36,14 @@ def _integer(text):
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {shortened_repr(text)}") from None
+
+
+def _label(text):
+    """An integer label, else a class name (the generator resolves it: only it knows its classes)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _sample_count(text):
@@ -66,11 +77,14 @@ def parse_args(argv):
                                                                    "(default: 64)")
     sample.add_argument("-o", "--output", required=True, help="PNG file to write")
     sample.add_argument("--seed", type=_seed, default=0)
-    sample.add_argument("--label", type=_integer, help="class to generate (conditional generators)")
+    sample.add_argument("--label", type=_label, help="class to generate, a number or a name such as 'bag' "
+                                                     "(conditional generators)")
     translate = commands.add_parser("translate", help="translate an image with a CycleGAN generator")
     translate.add_argument("name")
     translate.add_argument("input", help="image file (any pillow mode; resized to the model's size)")
     translate.add_argument("-o", "--output", required=True, help="PNG file to write")
+    verify = commands.add_parser("verify", help="run a model's test data with this onnxruntime and compare")
+    verify.add_argument("name", help="a hub model, or a local .onnx file beside its test_data_set_N folders")
     return parser.parse_args(argv)
 
 
@@ -95,6 +109,8 @@ def sample(hub, args):
         raise UsageError(f"{args.name} generates {generator.output_shape[0]}-d points, not images")
     if args.label is not None and generator.kind != "conditional":
         raise UsageError(f"{args.name} is not conditional: drop --label")
+    if isinstance(args.label, str):
+        args.label = generator.class_index(args.label)
     if args.label is not None and not 0 <= args.label < generator.num_classes:
         raise UsageError(f"--label must be in [0, {generator.num_classes}): {args.name} has "
                          f"{generator.num_classes} classes, got {shorten(args.label, 40)}")
@@ -115,6 +131,35 @@ def translate(hub, args):
     return f"wrote {args.output}: {args.input} translated by {args.name} ({direction})"
 
 
+def verify(args):
+    """One line per test set; VerificationError (exit code 2) when any differs beyond the tolerance."""
+    from zoo.hub import Hub
+    from zoo.runtime import OnnxGenerator
+    from zoo.testdata import ATOL, RTOL, VerificationError, find_test_sets, run_test_set
+
+    if args.name.endswith(".onnx"):  # a local file: no hub needed
+        if not os.path.isfile(args.name):
+            raise VerificationError(f"no ONNX file {shortened_repr(args.name, 200)}")
+        generator, folders = OnnxGenerator(args.name), find_test_sets(args.name)
+        if not folders:
+            raise VerificationError(f"{args.name} has no test data beside it (a folder test_data_set_0, or "
+                                    f"{os.path.basename(args.name).removesuffix('.onnx')}.test_data_set_0)")
+    else:
+        hub = Hub(args.hub, args.cache)
+        folders = [hub.test_set_folder(args.name)]  # first: a model without test data is not downloaded
+        generator = hub.load(args.name)
+    failed = 0
+    for folder in folders:
+        difference, close = run_test_set(generator, folder)
+        failed += not close
+        print(f"{os.path.basename(folder)}: {'ok' if close else 'FAILED'}, largest difference {difference:.3g} "
+              f"(allowed {ATOL:g} + {RTOL:g} x |expected|) on {generator.providers[0]}", flush=True)
+    if failed:
+        raise VerificationError(f"{failed} of {len(folders)} test sets of {args.name} differ from the expected "
+                                "output: this onnxruntime does not compute what the exported model computes")
+    return f"{args.name}: {len(folders)} test set{'s' * (len(folders) > 1)} passed"
+
+
 def _write_png(picture, path):
     from zoo.grid import save_png
 
@@ -127,6 +172,8 @@ def _write_png(picture, path):
 def run(args):
     from zoo.hub import Hub
 
+    if args.command == "verify":
+        return verify(args)
     hub = Hub(args.hub, args.cache)
     if args.command == "list":
         return list_models(hub)

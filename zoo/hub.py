@@ -41,6 +41,7 @@ import zlib
 from zoo.errors import ZooError, shorten, shortened_repr
 from zoo.files import (UnsafePathError, exclusive_lock, make_folders, move_into_place, open_regular_file,
                        regular_file_stat, sha256_of, write_json)
+from zoo.testdata import TEST_SET
 
 HUB_ENV, CACHE_ENV = "GAN_ZOO_HUB", "GAN_ZOO_CACHE"
 REPOSITORY_HUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub")
@@ -92,7 +93,15 @@ def check_name(name, what):
 
 
 def check_file_name(name):
-    """A plain name of a kind a hub serves: never pickles or Keras files, which can run code when loaded."""
+    """A plain name of a kind a hub serves (never pickles or Keras files, which can run code when loaded), or
+    a tensor of the model's test data: TEST_SET/NAME.pb, the one subfolder a hub may name."""
+    folder, slash, base = name.partition("/") if isinstance(name, str) else ("", "", name)
+    if slash and folder == TEST_SET:
+        check_name(base, "a file")
+        if not base.endswith(".pb"):
+            raise HubError(f"the hub index names a file {shortened_repr(name)} in {TEST_SET}/, which holds .pb "
+                           "tensors only: refused")
+        return name
     check_name(name, "a file")
     if not name.endswith(SERVED_SUFFIXES):
         raise HubError(f"the hub index names a file {shortened_repr(name)}, not one of the kinds a hub serves "
@@ -331,6 +340,15 @@ class Hub:
             self._fetch(name, file_name, entry["files"][file_name])
         return os.path.join(self.cache, name, version_of(entry))
 
+    def test_set_folder(self, name):
+        """Download the model's test data (TEST_SET/input_0.pb, ..., output_0.pb); the folder holding it."""
+        entry = self.entry(name)
+        files = [file_name for file_name in entry["files"] if file_name.startswith(f"{TEST_SET}/")]
+        if not files:
+            raise HubError(f"{name} (version {version_of(entry)}) has no test data in hub {self.url}: it was "
+                           "published before models came with test data")
+        return os.path.join(self.download(name, files), TEST_SET)
+
     def savedmodel_folder(self, name):
         """Download and unpack the model's SavedModel archive; the folder that tf.saved_model.load takes."""
         entry = self.entry(name)
@@ -352,8 +370,9 @@ class Hub:
     def _fetch(self, name, file_name, declared):
         """The cached path of one of a model's files, downloaded and verified first unless it is there."""
         with self._cache_errors():
-            folder = make_folders(self.cache_root, self.cache_key, name, version_of(self.entry(name)))
-            target = os.path.join(folder, file_name)
+            *subfolder, base = file_name.split("/")  # TEST_SET/NAME.pb, checked by check_index
+            folder = make_folders(self.cache_root, self.cache_key, name, version_of(self.entry(name)), *subfolder)
+            target = os.path.join(folder, base)
             with exclusive_lock(target + ".lock", follow_symlinks=False):
                 if regular_file_stat(target) and sha256_of(target) == declared["sha256"]:
                     return target  # cached (perhaps by the process this one waited for)

@@ -5,6 +5,7 @@
     images = generator.sample(16, seed=0)                  # uint8 (16, 28, 28, 1)
     floats = generator.sample(16, seed=0, output="float")  # float32 in the model's value range
     shoes = OnnxGenerator("runs/CGAN/export/generator.onnx").sample(8, labels=7)  # conditional
+    bags = OnnxGenerator("runs/CGAN/export/generator.onnx").sample(8, labels="bag")  # by class name
     sneakers = OnnxGenerator("runs/CYCLE/export/generator_ab.onnx").translate(sandals)  # CycleGAN
 
 Everything the wrapper needs to know (kind, latent size, classes, image shape, value range) comes from the
@@ -17,6 +18,7 @@ import os
 
 import numpy as np
 import onnxruntime as ort
+from zoo.classifier import CLASS_NAMES
 from zoo.errors import ZooError, shortened_repr
 from zoo.prior import latents
 
@@ -30,6 +32,10 @@ DIMENSION_LIMIT = 1 << 16  # for latent sizes, image sides and classes: real one
 
 class GeneratorFileError(ZooError, ValueError):
     """A path that is not a gan-zoo ONNX generator."""
+
+
+class LabelError(ZooError, ValueError):
+    """A class name that names no class of the generator, or a generator whose classes have no names."""
 
 
 class ProviderError(ZooError, ValueError):
@@ -140,6 +146,14 @@ class OnnxGenerator:
             self.num_classes = self._metadata_value(
                 "num_classes", f"an integer from {fewest_classes} to {DIMENSION_LIMIT}",
                 lambda v: _is_python_int(v) and fewest_classes <= v <= DIMENSION_LIMIT)
+        self.class_names = None
+        if "class_names" in self.metadata:
+            self.class_names = tuple(self._metadata_value(
+                "class_names", f"a list of {self.num_classes} different names",
+                lambda v: isinstance(v, list) and len(v) == self.num_classes and all(
+                    isinstance(name, str) and _folded(name) for name in v) and len(set(map(_folded, v))) == len(v)))
+        elif self.metadata.get("dataset") == "fashion_mnist" and self.num_classes == len(CLASS_NAMES):
+            self.class_names = CLASS_NAMES  # exported before class names were in the metadata
 
     def _metadata_value(self, field, expected, is_valid):
         """The JSON value of metadata `field`, if is_valid(value); else GeneratorFileError naming the field."""
@@ -168,8 +182,8 @@ class OnnxGenerator:
     def sample(self, n, seed=None, labels=None, output="uint8"):
         """n generated images (vectors for toys) from fresh noise.
 
-        labels (conditional generators): one int for all, one per image, or None for classes drawn at
-        random from the same seed. output: "uint8" (images in [0, 255]) or "float" (the model's range).
+        labels (conditional generators): one int or class name for all, one per image, or None for classes
+        drawn at random from the same seed. output: "uint8" (images in [0, 255]) or "float" (the model's range).
         """
         _check_count(n)
         self._require("noise", "conditional", use="translate()")
@@ -260,8 +274,28 @@ class OnnxGenerator:
         if output == "uint8" and not self.is_image:
             raise ValueError("output='uint8' is for image generators; this one makes vectors: use 'float'")
 
+    def class_index(self, name):
+        """The label of a class name, matched without regard to case, spaces and punctuation ("Ankle boot",
+        "ankle-boot"), either side of a "/" as well ("t-shirt" or "top" for "T-shirt/top")."""
+        if self.kind != "conditional":
+            raise ValueError("this generator is not conditional: it has no classes")
+        if self.class_names is None:
+            raise LabelError(f"labels by name need class names, and this generator has none (dataset "
+                             f"{shortened_repr(self.metadata.get('dataset'))}): expected an integer in "
+                             f"[0, {self.num_classes}), got {shortened_repr(name)}")
+        wanted = _folded(name)
+        matches = [i for i, full in enumerate(self.class_names) if wanted == _folded(full)]
+        matches = matches or [i for i, full in enumerate(self.class_names)
+                              if wanted and wanted in map(_folded, full.split("/"))]
+        if len(matches) != 1:
+            classes = ", ".join(f"{i} {full}" for i, full in enumerate(self.class_names))
+            raise LabelError(f"{shortened_repr(name)} names {'several classes' if matches else 'no class'} of "
+                             f"this generator; its classes are {classes}")
+        return matches[0]
+
     def _labels_for(self, labels, n, rng):
-        """int32 labels (n,) from one label, a sequence of n, or (with an rng) random ones; None if unconditional."""
+        """int32 labels (n,) from one label or class name, a sequence of n, or (with an rng) random ones; None
+        if unconditional."""
         if self.kind != "conditional":
             if labels is not None:
                 raise ValueError("this generator is not conditional: it takes no labels")
@@ -269,6 +303,8 @@ class OnnxGenerator:
         if labels is None:
             return rng.integers(0, self.num_classes, n).astype(np.int32)
         array = np.asarray(labels)
+        if array.dtype.kind == "U":  # class names
+            array = np.array([self.class_index(str(name)) for name in array.flat], np.int64).reshape(array.shape)
         if array.dtype == object and array.size and all(_is_python_int(label) for label in array.flat):
             # ints beyond 64 bits (a label of 2**70) are outside every class range
             raise ValueError(f"labels must lie in [0, {self.num_classes}): this generator has "
@@ -295,6 +331,11 @@ class OnnxGenerator:
         if not np.isfinite(z).all():
             raise ValueError("z holds NaN or inf values")
         return np.ascontiguousarray(z, dtype=np.float32)
+
+
+def _folded(name):
+    """A class name as it is matched: letters and digits only, case folded ("T-shirt/top" -> "tshirttop")."""
+    return "".join(c for c in name.casefold() if c.isalnum())
 
 
 def _is_python_int(value):
