@@ -6,6 +6,11 @@ MODEL_CARDS.md from the hub's index.
 
 `python -m export web NAME_OR_ONNX -o SITE`: a static web page that runs the generator in the browser
 (onnxruntime-web); needs npm once, not TensorFlow.
+
+`python -m export hf-layout --hub HUB --out DIR [--repo ORG/REPO]`: the hub folder laid out as a Hugging Face
+model repo (index.json, one folder per model with its files byte for byte, README.md model cards with the
+Hub's YAML front matter) for `hf upload ORG/REPO DIR .`; `python -m zoo --hub hf://ORG/REPO` then reads it.
+Needs neither TensorFlow nor huggingface_hub.
 """
 
 import os
@@ -99,10 +104,29 @@ def web_main(argv):
     return 0
 
 
+def hf_layout_main(argv):
+    from zoo.hub import REPOSITORY_HUB
+
+    parser = OneLineErrorParser(prog="python -m export hf-layout", description=__doc__)
+    parser.add_argument("--hub", default=REPOSITORY_HUB, help="hub folder (default: the repository's zoo/hub)")
+    parser.add_argument("--out", required=True, help="folder to write, new or empty: upload it as the model repo")
+    parser.add_argument("--repo", default="ORG/REPO", help="the model repo, named in the README's commands")
+    args = parser.parse_args(argv)
+
+    from export.hf_layout import write_hf_layout
+
+    files = write_hf_layout(args.hub, args.out, args.repo)
+    print(f"wrote {args.out} ({len(files)} files): upload it with `hf upload {args.repo} {args.out} .`, then "
+          f"`python -m zoo --hub hf://{args.repo} list`")
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["web"]:  # the deploy side: this path must not import TensorFlow
         return run_cli("python -m export", web_main, argv[1:])
+    if argv[:1] == ["hf-layout"]:  # nor this one: it copies a hub folder
+        return run_cli("python -m export", hf_layout_main, argv[1:])
     return run_cli("python -m export", export_or_publish, argv)
 
 

@@ -297,3 +297,42 @@ def write_cards(hub=REPOSITORY_HUB, out="MODEL_CARDS.md"):
     with atomic_writer(out, "w") as f:
         f.write("\n".join(parts))
     return out
+
+
+# --- Hugging Face model cards: the YAML front matter of a README.md in a model repo ------------------------
+
+HF_LICENSE = "apache-2.0"  # WEIGHTS_LICENCE, as the Hub's licence id
+HF_LIBRARY = "onnx"  # what runs the published files; the SavedModel beside it is the secondary format
+#: the Hub's data set of each dataset a model is trained on (the toys are generated, not hosted)
+HF_DATASETS = {"fashion_mnist": "zalando-datasets/fashion_mnist"}
+#: the Hub's task of each kind of generator (conditional ones have no task of their own there), and its tag
+HF_TASKS = {"noise": "unconditional-image-generation", "translation": "image-to-image"}
+HF_KIND_TAGS = {"noise": "unconditional", "conditional": "class-conditional", "translation": "image-translation"}
+#: the metric of each measure that a model's metrics may hold, under the names the Hub lists them
+HF_METRICS = (("fid", "fid"), ("kid", "kid"), ("precision", "precision"), ("recall", "recall"),
+              ("conditional", "accuracy"), ("translation", "accuracy"), ("modes", "mode-coverage"))
+
+
+def hf_metadata(name, entry):
+    """The model-card metadata of a published model (its hub index entry) for the Hugging Face Hub."""
+    dataset = entry["dataset"].split(":")[0]  # fashion_mnist:5-7 is two classes of fashion_mnist
+    metadata = {"license": HF_LICENSE, "library_name": HF_LIBRARY,
+                "tags": ["gan", "onnx", "gan-zoo", entry["variant"].replace("_", "-"), dataset.replace("_", "-"),
+                         HF_KIND_TAGS.get(entry["kind"], entry["kind"])]}
+    if dataset in HF_DATASETS:  # image data sets all; the toys' generators give 2-D points, not images
+        metadata["datasets"] = [HF_DATASETS[dataset]]
+        if entry["kind"] in HF_TASKS:
+            metadata["pipeline_tag"] = HF_TASKS[entry["kind"]]
+    metrics = entry.get("metrics", {})
+    measured = list(dict.fromkeys(metric for key, metric in HF_METRICS if key in metrics))
+    if measured:
+        metadata["metrics"] = measured
+    return metadata
+
+
+def front_matter(metadata):
+    """`metadata` as the YAML front matter that opens a model card (README.md) on the Hugging Face Hub.
+
+    Every value is written as JSON, which YAML reads as it is: no YAML library, and no string that YAML
+    would read as something else (yes, 1.0, a colon)."""
+    return "---\n" + "".join(f"{key}: {json.dumps(value)}\n" for key, value in metadata.items()) + "---\n"

@@ -8,7 +8,8 @@
     python -m zoo translate cyclegan-sandal-sneaker-a2b sandal.png -o sneaker.png
     python -m zoo verify gan-fashion-mnist                 (or a local .onnx file beside its test data)
 
-The hub is --hub URL (https://, http:// or file://), else $GAN_ZOO_HUB, else the repository's own zoo/hub;
+The hub is --hub URL (https://, http://, file://, or hf://ORG/REPO[@REVISION] for a Hugging Face model repo
+with the [hf] extra), else $GAN_ZOO_HUB, else the repository's own zoo/hub;
 files are cached in --cache, else $GAN_ZOO_CACHE, else ~/.cache/gan-zoo. `download --savedmodel` prints
 the folder that tf.saved_model.load takes. `verify` runs the model's test_data_set_0 (inputs and the
 expected output, as the ONNX Model Zoo has them) with this machine's onnxruntime.
@@ -62,7 +63,8 @@ def _seed(text):
 
 def parse_args(argv):
     parser = OneLineErrorParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hub", help="hub URL (default: $GAN_ZOO_HUB or the repository's zoo/hub)")
+    parser.add_argument("--hub", help="hub URL: https://, http://, file:// or hf://ORG/REPO[@REVISION] "
+                                      "(default: $GAN_ZOO_HUB or the repository's zoo/hub)")
     parser.add_argument("--cache", help="cache folder (default: $GAN_ZOO_CACHE or ~/.cache/gan-zoo)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     commands.add_parser("list", help="the hub's models")

@@ -2,8 +2,10 @@
 pillow and the standard library only: this is the deploy path).
 
 A hub is a folder reached by a URL (https://, http:// or file://) holding `index.json` and one folder per
-model; `python -m export publish` writes it. The hub is `--hub`, else $GAN_ZOO_HUB, else, in a checkout of
-the repository, its own zoo/hub folder. Files are cached in $GAN_ZOO_CACHE (default ~/.cache/gan-zoo).
+model; `python -m export publish` writes it. A hub in a Hugging Face model repo is hf://ORG/REPO[@REVISION]
+(zoo.hf: its files stay in the huggingface_hub library's cache, checked as any hub's). The hub is `--hub`,
+else $GAN_ZOO_HUB, else, in a checkout of the repository, its own zoo/hub folder. Files are cached in
+$GAN_ZOO_CACHE (default ~/.cache/gan-zoo).
 
 A hub may be hostile and a shared cache may hold traps, so:
 - check_index validates every index field that becomes a path or a URL (plain names, files of the kinds a
@@ -44,6 +46,7 @@ from zoo.files import (UnsafePathError, exclusive_lock, make_folders, move_into_
 from zoo.testdata import TEST_SET
 
 HUB_ENV, CACHE_ENV = "GAN_ZOO_HUB", "GAN_ZOO_CACHE"
+HF_SCHEME = "hf:"  # hf://ORG/REPO[@REVISION], a hub in a Hugging Face model repo (zoo.hf), however misspelt
 REPOSITORY_HUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub")
 INDEX = "index.json"
 INDEX_LIMIT = 4 << 20  # an index is a few kB; anything this large is not one
@@ -269,7 +272,13 @@ class Hub:
 
     def __init__(self, url=None, cache=None, progress=None):
         self.url = (url or default_hub()).rstrip("/")
-        _check_hub_url(self.url)
+        self.hf = None
+        if self.url.startswith(HF_SCHEME):
+            from zoo.hf import HfRepo  # huggingface_hub is an optional extra, imported for hf:// hubs only
+
+            self.hf = HfRepo(self.url)
+        else:
+            _check_hub_url(self.url)
         self.cache_root = cache or default_cache()  # may be a link (to another disk); nothing below it may
         self.cache_key = hashlib.sha256(self.url.encode()).hexdigest()[:16]  # one cache folder per hub
         self.cache = os.path.join(self.cache_root, self.cache_key)
@@ -285,6 +294,12 @@ class Hub:
         return self._index
 
     def _read_index(self):
+        if self.hf:  # offline, the library's cache has the index of the last contact
+            with open(self.hf.pin(INDEX), "rb") as f:
+                raw = f.read(INDEX_LIMIT + 1)
+            if len(raw) > INDEX_LIMIT:
+                raise HubError(f"{self.url}/{INDEX} is larger than {INDEX_LIMIT} bytes: not a hub index")
+            return parse_index(raw, f"{self.url}/{INDEX}")
         cached = os.path.join(self.cache, INDEX)
         try:
             with _open(f"{self.url}/{INDEX}") as response:
@@ -322,10 +337,17 @@ class Hub:
 
     # --- files -------------------------------------------------------------------------------------
 
+    def folder(self, name):
+        """The folder that holds a model's cached files: in the hub's cache folder, or for an hf:// hub in
+        the Hugging Face cache (the index's commit)."""
+        entry = self.entry(name)
+        if self.hf:
+            return os.path.join(self.hf.snapshot, name)
+        return os.path.join(self.cache, name, version_of(entry))
+
     def path(self, name, file_name):
         """Where a model's file is cached (whether or not it is there yet)."""
-        entry = self.entry(name)
-        return os.path.join(self.cache, name, version_of(entry), check_file_name(file_name))
+        return os.path.join(self.folder(name), check_file_name(file_name))
 
     def is_cached(self, name, file_name="generator.onnx"):
         return os.path.isfile(self.path(name, file_name))
@@ -338,7 +360,7 @@ class Hub:
                 raise HubError(f"{name} has no file {shortened_repr(file_name)}; it has "
                                f"{', '.join(entry['files'])}")
             self._fetch(name, file_name, entry["files"][file_name])
-        return os.path.join(self.cache, name, version_of(entry))
+        return self.folder(name)
 
     def test_set_folder(self, name):
         """Download the model's test data (TEST_SET/input_0.pb, ..., output_0.pb); the folder holding it."""
@@ -356,7 +378,10 @@ class Hub:
             raise HubError(f"{name} has no SavedModel archive in hub {self.url}")
         archive = self._fetch(name, entry["savedmodel"], entry["files"][entry["savedmodel"]])
         with self._cache_errors():
-            return extract_archive(archive, archive.removesuffix(".tar.gz"))
+            # unpacked into the hub's cache folder (beside the archive, except for an hf:// hub: the Hugging
+            # Face cache holds the library's files only)
+            folder = make_folders(self.cache_root, self.cache_key, name, version_of(entry))
+            return extract_archive(archive, os.path.join(folder, entry["savedmodel"].removesuffix(".tar.gz")))
 
     @contextlib.contextmanager
     def _cache_errors(self):
@@ -369,6 +394,14 @@ class Hub:
 
     def _fetch(self, name, file_name, declared):
         """The cached path of one of a model's files, downloaded and verified first unless it is there."""
+        if self.hf:  # in the library's cache, checked each time as a file in this hub's own
+            path = self.hf.download(f"{name}/{file_name}")
+            actual = sha256_of(path)
+            if actual != declared["sha256"]:
+                self.hf.discard(path)  # the next attempt downloads it again instead of finding it cached
+                raise HubError(f"{self.url}: {name}/{file_name} has SHA-256 {actual}, the index says "
+                               f"{declared['sha256']}: the file is damaged or was replaced; nothing was kept")
+            return path
         with self._cache_errors():
             *subfolder, base = file_name.split("/")  # TEST_SET/NAME.pb, checked by check_index
             folder = make_folders(self.cache_root, self.cache_key, name, version_of(self.entry(name)), *subfolder)
@@ -468,7 +501,7 @@ def _check_hub_url(url):
     except ValueError as error:
         raise HubError(f"hub URL {shortened_repr(url)} is not a valid URL ({error})") from None
     if parts.scheme not in ("http", "https", "file"):
-        raise HubError(f"hub URL {shortened_repr(url)} must start with https://, http:// or file://")
+        raise HubError(f"hub URL {shortened_repr(url)} must start with https://, http://, file:// or hf://")
     if re.search(r"[\x00-\x20\x7f]", url) or (parts.scheme != "file" and not parts.hostname):
         raise HubError(f"hub URL {shortened_repr(url)} is not a valid URL (a host name and no spaces)")
     try:
