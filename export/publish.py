@@ -1,11 +1,12 @@
-"""Publish trained runs into a hub folder, and write MODEL_CARDS.md from the hub's index.
+"""Publish trained runs into a hub folder (export/cards.py then writes MODEL_CARDS.md from its index).
 
     python -m export publish RUN --name NAME [--hub zoo/hub] [--recipe zoo/recipes/NAME.json]
-    python -m export cards [--hub zoo/hub] [--out MODEL_CARDS.md]
+    python -m export cards [--hub zoo/hub] [--cards MODEL_CARDS.md]
 
 Publishing a run exports its generator(s) (checked against Keras), evaluates each one
 (training/evaluate.py; a result already written for the same ONNX file is reused), and writes per model:
-generator.onnx, savedmodel.tar.gz, samples.png, evaluation.json and card.md. A model's folder is staged and
+generator.onnx with its test_data_set_0/ (ONNX Model Zoo test data), savedmodel.tar.gz, samples.png,
+quality.png (the FID curve of training), evaluation.json and card.md. A model's folder is staged and
 moved into place whole, then the index (name, version, variant, dataset, inputs and output, sizes and
 SHA-256 of every file, metrics) is rewritten atomically. A CycleGAN run gives two models, NAME-a2b and
 NAME-b2a.
