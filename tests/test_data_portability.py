@@ -4,6 +4,7 @@ refused at once when not prepared, and image folders read lazily."""
 import os
 import shutil
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -58,3 +59,50 @@ def test_unprepared_tfds_dataset_is_refused_at_once_offline(tmp_path):
     assert "tfds build mnist" in error and "TFDS_DATA_DIR" in error
     assert time.monotonic() - started < 60  # TensorFlow's import included; no download retries
     assert not os.path.exists(tmp_path / "tfds" / "downloads")
+
+
+def reference_square(path, size):
+    """What the folder dataset did before it read lazily: the whole image decoded, then cropped and resized."""
+    with Image.open(path) as image:
+        image = image.convert("L" if image.mode == "L" else "RGB")
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    return np.asarray(image.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS))
+
+
+def photo(width, height, seed):
+    """A smooth colour image (as photos are; JPEG's reduced-scale decoding is meant for those)."""
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    phase = np.random.default_rng(seed).uniform(0, 6, 3)
+    return np.stack([127.5 + 120 * np.sin(6 * x + 4 * y + p) for p in phase], axis=-1).astype(np.uint8)
+
+
+def test_folder_images_are_shrunk_as_read_like_the_whole_image(tmp_path):
+    Image.fromarray(photo(900, 700, 0)).save(tmp_path / "a.jpg", quality=95)
+    Image.fromarray(photo(300, 500, 1)[..., 0]).save(tmp_path / "b.png")  # grayscale, in a colour folder
+    images = data.folder_images(str(tmp_path), 64)
+    assert images.shape == (2, 64, 64, 3) and images.dtype == np.uint8
+    # the JPEG, decoded at 1/8 scale (112 x 87 pixels) before the resize, is near the full decode
+    assert np.abs(images[0].astype(int) - reference_square(tmp_path / "a.jpg", 64)).mean() < 2
+    np.testing.assert_array_equal(images[1], np.repeat(reference_square(tmp_path / "b.png", 64)[..., None], 3, -1))
+    assert data.folder_images(str(tmp_path), 32, limit=1).shape == (1, 32, 32, 3)
+
+
+def test_folder_limit_is_applied_before_any_later_file_is_read(tmp_path, monkeypatch):
+    for i in range(4):
+        Image.fromarray(photo(200, 150, i)[..., 0]).save(tmp_path / f"{i}.png")
+    for i in range(4, 10):
+        (tmp_path / f"{i}.jpg").write_bytes(b"not an image")  # would warn, were they read
+    opened = []
+    real_open = data.Image.open
+    monkeypatch.setattr(data.Image, "open", lambda path: opened.append(os.path.basename(path)) or real_open(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        folder = data.load(f"folder:{tmp_path}", limit=3, image_size=28)
+    assert opened == ["0.png", "1.png", "2.png"]
+    assert (folder.num_examples, folder.shape) == (3, (28, 28, 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert data.folder_images(str(tmp_path), 28, limit=5).shape == (4, 28, 28, 1)  # only 4 readable
+    assert [str(w.message).split(": ")[0] for w in caught] == [
+        f"skipping unreadable image {tmp_path / f'{i}.jpg'}" for i in range(4, 10)]

@@ -243,12 +243,12 @@ def load(name, split="train", limit=None, image_size=None, seed=0):
         paths = name.removeprefix("folders:").split(",")
         if len(paths) != 2:
             raise DatasetError(f"{name}: give two folders, folders:PATH_A,PATH_B")
-        a, b = (folder_images(p, image_size)[:limit] for p in paths)
+        a, b = (folder_images(p, image_size, limit) for p in paths)
         if a.shape[-1] != b.shape[-1]:  # one domain grayscale, the other in colour: colour both
             a, b = (np.repeat(d, 3, axis=-1) if d.shape[-1] == 1 else d for d in (a, b))
         data = _two_domains(name, a, b)
     elif name.startswith("folder:"):
-        images = folder_images(name.removeprefix("folder:"), image_size)[:limit]
+        images = folder_images(name.removeprefix("folder:"), image_size, limit)
         data = _in_memory(name, images, np.zeros(len(images), np.int32), 0)
     else:
         data = load_tfds(name.removeprefix("tfds:"), split, limit)
@@ -274,35 +274,48 @@ def fashion_mnist_class_pair(name):
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
-def folder_images(folder, image_size=None):
-    """uint8 images (N, S, S, C) from the image files under `folder`: centre-cropped square, resized to
-    `image_size` (default: 64), grayscale when every image is. Unreadable files are skipped with a warning."""
+def folder_images(folder, image_size=None, limit=None):
+    """uint8 images (N, S, S, C) from the image files under `folder`, in name order, the first `limit`
+    readable ones (default: all): centre-cropped square, resized to `image_size` (default: 64), grayscale
+    when every one is. Unreadable files are skipped with a warning.
+
+    Each file is shrunk as it is read, and the files past `limit` are never opened, so memory holds the
+    small images and one file being read, however many and however large the files are.
+    """
     if not os.path.isdir(folder):
         raise DatasetError(f"image folder {folder} does not exist")
     paths = sorted(os.path.join(root, f) for root, _, files in os.walk(folder) for f in files
                    if f.lower().endswith(IMAGE_SUFFIXES))
     size = image_size or 64
-    images, modes = [], set()
+    images = []
     for path in paths:
+        if limit is not None and len(images) >= limit:
+            break
         try:
-            with Image.open(path) as image:
-                image.load()
-                modes.add("L" if image.mode in ("L", "1", "I;16") else "RGB")
-                images.append(image.copy())
+            images.append(_read_square(path, size))
         except (OSError, UnidentifiedImageError, ValueError) as error:
             warnings.warn(f"skipping unreadable image {path}: {error}")
     if not images:
         raise DatasetError(f"no readable images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
-    mode = "L" if modes == {"L"} else "RGB"
+    if all(image.ndim == 2 for image in images):
+        return np.stack(images)[..., None]
+    # some in colour: the grayscale ones too, as their channel three times (what converting to RGB does)
+    return np.stack([np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image for image in images])
 
-    def square(image):
-        side = min(image.size)
-        left, top = (image.width - side) // 2, (image.height - side) // 2
-        image = image.convert(mode).crop((left, top, left + side, top + side))
-        return np.asarray(image.resize((size, size), Image.Resampling.LANCZOS), np.uint8)
 
-    array = np.stack([square(image) for image in images])
-    return array[..., None] if mode == "L" else array
+def _read_square(path, size):
+    """The image file at `path` centre-cropped square and resized to size x size: uint8 (S, S) for a
+    grayscale image, (S, S, 3) for any other."""
+    with Image.open(path) as image:  # reads the header only
+        mode = "L" if image.mode in ("L", "1", "I;16") else "RGB"
+        # a JPEG is decoded at 1/2, 1/4 or 1/8 of its size where that still leaves at least size pixels
+        # a side: a fraction of the memory and time of the full image; other formats ignore it
+        image.draft(None, (size, size))
+        image = image.convert(mode)
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side))
+    return np.asarray(image.resize((size, size), Image.Resampling.LANCZOS), np.uint8)
 
 
 def load_tfds(name, split, limit):
