@@ -114,6 +114,9 @@ def hf_layout_main(argv):
     args = parser.parse_args(argv)
 
     from export.hf_layout import write_hf_layout
+    from zoo.hf import parse_url
+
+    parse_url(f"hf://{args.repo}")  # a typo shows now, not in the commands of the uploaded README
 
     files = write_hf_layout(args.hub, args.out, args.repo)
     print(f"wrote {args.out} ({len(files)} files): upload it with `hf upload {args.repo} {args.out} .`, then "

@@ -279,6 +279,8 @@ def test_the_layout_refuses_an_occupied_out_and_a_file_the_index_does_not_descri
     (tmp_path / "occupied" / "x").write_text("mine")
     with pytest.raises(LayoutError, match="not an empty folder"):
         write_hf_layout(tiny_hub[0], str(tmp_path / "occupied"))
+    assert export_main(["hf-layout", "--hub", tiny_hub[0], "--out", str(tmp_path / "new"), "--repo", "me"]) == 2
+    assert not os.path.exists(tmp_path / "new")
     hub = str(tmp_path / "hub")
     shutil.copytree(tiny_hub[0], hub)
     with open(os.path.join(hub, "tiny-noise", "card.md"), "a") as f:
