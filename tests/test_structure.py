@@ -2,7 +2,7 @@
 circle between modules), variants known through the registry only, and --help per variant.
 
 Imports inside functions count too: a lazy import is still a dependency. The deploy side (zoo's hub,
-runtime, test data, prior, grid, files, errors, cli, classifier) imports neither TensorFlow nor Keras.
+Hugging Face source, runtime, test data, prior, grid, files, errors, cli, classifier) imports neither TensorFlow nor Keras.
 """
 
 import ast
@@ -12,8 +12,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAYERS = ("zoo", "training", "export", "benchmarks")
-DEPLOY_MODULES = ("zoo", "zoo.__main__", "zoo.hub", "zoo.runtime", "zoo.testdata", "zoo.prior", "zoo.grid", "zoo.files",
-                  "zoo.errors", "zoo.cli", "zoo.classifier")
+DEPLOY_MODULES = ("zoo", "zoo.__main__", "zoo.hub", "zoo.hf", "zoo.runtime", "zoo.testdata", "zoo.prior",
+                  "zoo.grid", "zoo.files", "zoo.errors", "zoo.cli", "zoo.classifier")
 
 
 def module_name(path):
