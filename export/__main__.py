@@ -16,7 +16,7 @@ Needs neither TensorFlow nor huggingface_hub.
 import os
 import sys
 
-from zoo.cli import OneLineErrorParser
+from zoo.cli import OneLineErrorParser, needing_train_extra
 from zoo.errors import ZooError, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -130,7 +130,7 @@ def main(argv=None):
         return run_cli("python -m export", web_main, argv[1:])
     if argv[:1] == ["hf-layout"]:  # nor this one: it copies a hub folder
         return run_cli("python -m export", hf_layout_main, argv[1:])
-    return run_cli("python -m export", export_or_publish, argv)
+    return run_cli("python -m export", needing_train_extra(export_or_publish), argv)
 
 
 def export_or_publish(argv):

@@ -123,3 +123,55 @@ def test_run_folder_lock_names_its_holder_on_windows(windows, tmp_path):
             with other.lock():
                 pass
     assert RunFolder(run.path).holder() is None
+
+
+# --- the base install: no TensorFlow ------------------------------------------------------------------
+
+# runs a module's CLI as its console script does, in a process where the train extra's modules are missing
+WITHOUT_TRAIN_EXTRA = """
+import importlib.abc, runpy, sys
+
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("tensorflow", "keras"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+module, sys.argv = sys.argv[1], sys.argv[1:]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+
+
+def without_train_extra(module, *args):
+    return subprocess.run([sys.executable, "-c", WITHOUT_TRAIN_EXTRA, module, *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", [["training"], ["training", "--model", "wgan", "--epochs", "1"],
+                                     ["training", "--help"], ["export", "runs/x"],
+                                     ["export", "publish", "runs/x", "--name", "x"], ["export", "cards"]])
+def test_training_and_export_without_tensorflow_say_what_to_install(command):
+    result = without_train_extra(*command)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"python -m {command[0]}: error: this command needs the train extra")
+    assert "pip install 'gan-zoo[train]'" in result.stderr
+
+
+def test_export_web_needs_no_tensorflow():
+    result = without_train_extra("export", "web", "--help")
+    assert result.returncode == 0 and "onnxruntime-web" in result.stdout, result.stderr
+
+
+def test_only_the_train_extra_is_named(monkeypatch):
+    from zoo.cli import TrainExtraMissing, needing_train_extra
+
+    def missing(name):
+        def main(argv):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return needing_train_extra(main)
+
+    with pytest.raises(TrainExtraMissing, match="no module scipy.stats"):
+        missing("scipy.stats")([])
+    with pytest.raises(ModuleNotFoundError):  # a bug of ours, not a missing install: the guard's traceback
+        missing("zoo.no_such_module")([])

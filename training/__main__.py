@@ -9,7 +9,7 @@ import os
 import sys
 import textwrap
 
-from zoo.cli import OneLineErrorParser
+from zoo.cli import OneLineErrorParser, needing_train_extra
 from zoo.errors import ZooError, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
@@ -134,7 +134,7 @@ def run_training(argv):
 
 
 def main(argv=None):
-    return run_cli("python -m training", run_training, argv)
+    return run_cli("python -m training", needing_train_extra(run_training), argv)
 
 
 if __name__ == "__main__":
