@@ -5,8 +5,8 @@
   builder refuses those files (their gzip bytes differ from the registered ones, the content is the same),
   so they are parsed here; `tfds:fashion_mnist`, once prepared with `tfds build`, gives the same data.
 - `ring8`, `grid25`, `mog1d`: the toy distributions of the PacGAN and f-GAN experiments.
-- `tfds:NAME` (or a bare TFDS name such as `mnist`): any TFDS image dataset prepared in TFDS's data dir
-  (`tfds build NAME`); never downloaded here.
+- `tfds:NAME` (or a bare TFDS name such as `mnist`): any TFDS image dataset, prepared in TFDS's data dir
+  or downloaded by TFDS when its servers can be reached (offline, it is refused at once).
 - `folder:PATH`: the images in a folder (subfolders too), unlabelled.
 - two domains for CycleGAN, each shuffled on its own: `fashion_mnist:A-B` (two class numbers; sandal 5 <->
   sneaker 7 by default), `tfds:cycle_gan/NAME`, `folders:PATH_A,PATH_B`.
@@ -15,6 +15,7 @@
 import gzip
 import logging
 import os
+import socket
 import struct
 import warnings
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_ENV = "GAN_ZOO_FASHION_MNIST_DIR"
 TOY_EXAMPLES = 50_000
 SUPPORTED_IMAGE_SIZES = (28, 32, 64)
+TFDS_DOWNLOAD_HOST = "storage.googleapis.com"  # TFDS's own mirror, tried before a dataset's source
 
 
 class DatasetError(ZooError, ValueError):
@@ -318,6 +320,14 @@ def _read_square(path, size):
     return np.asarray(image.resize((size, size), Image.Resampling.LANCZOS), np.uint8)
 
 
+def _reachable(host, port=443, seconds=5):
+    try:
+        socket.create_connection((host, port), timeout=seconds).close()
+        return True
+    except OSError:
+        return False
+
+
 def load_tfds(name, split, limit):
     """A TFDS image dataset: square-cropped, labels kept when it has them (0 otherwise)."""
     import tensorflow_datasets as tfds  # slow to import: only when a TFDS dataset is asked for
@@ -330,15 +340,20 @@ def load_tfds(name, split, limit):
     quiet_from = absl_log.level
     absl_log.setLevel(logging.ERROR)
     try:
-        # download=False: offline, TFDS's download retries for minutes before it fails; a dataset that is
-        # not prepared is refused at once instead, saying how to prepare it
-        examples, info = tfds.load(name, split=split, with_info=True, download=False)
-    except AssertionError:  # TFDS's word for "no prepared data in the data dir"
-        data_dir = os.environ.get("TFDS_DATA_DIR") or os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
-        raise DatasetError(f"TFDS dataset '{name}' is not prepared in {data_dir}, and training never downloads: "
-                           f"run `tfds build {name}` where there is internet, then copy its data dir here "
-                           f"(to {data_dir}, or set TFDS_DATA_DIR to it); or use one of "
-                           + ", ".join(BUILTIN)) from None
+        try:
+            examples, info = tfds.load(name, split=split, with_info=True, download=False)
+        except AssertionError:  # TFDS's word for "no prepared data in the data dir"
+            # offline, TFDS's download retries for minutes before it fails: look first, and refuse at once
+            if not _reachable(TFDS_DOWNLOAD_HOST):
+                data_dir = os.environ.get("TFDS_DATA_DIR") or os.path.join(os.path.expanduser("~"),
+                                                                           "tensorflow_datasets")
+                raise DatasetError(f"TFDS dataset '{name}' is not prepared in {data_dir}, and TFDS's servers cannot "
+                                   f"be reached to download it: run `tfds build {name}` where there is internet, "
+                                   f"then copy its data dir here (to {data_dir}, or set TFDS_DATA_DIR to it); or "
+                                   "use one of " + ", ".join(BUILTIN)) from None
+            examples, info = tfds.load(name, split=split, with_info=True)
+    except DatasetError:
+        raise
     except Exception as error:  # TFDS raises many kinds here: damaged files, a split it does not have
         raise DatasetError(f"TFDS could not provide '{name}' ({type(error).__name__}: "
                            f"{str(error).splitlines()[0][:200]}); use one of " + ", ".join(BUILTIN)) from None
