@@ -6,6 +6,7 @@ Test modules import these from here, never from each other.
 import csv
 import hashlib
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -59,3 +60,15 @@ def snapshot(folder):
 def history(run):
     with open(os.path.join(run, "history.csv")) as f:
         return list(csv.DictReader(f))
+
+
+#: what TensorFlow's native code prints to stderr as it starts (absl/TSL log lines, e.g. "Could not find cuda
+#: drivers" from the GPU-capable wheel on a machine without a GPU), whatever TF_CPP_MIN_LOG_LEVEL says
+NATIVE_LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\]|WARNING: All log messages before "
+                             r"absl::InitializeLog\(\) is called are written to STDERR|To enable the following "
+                             r"instructions:)")
+
+
+def our_stderr(stderr):
+    """A subprocess's stderr without TensorFlow's native start-up log lines: what our code printed."""
+    return "\n".join(line for line in stderr.strip().splitlines() if not NATIVE_LOG_LINE.match(line))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import our_stderr
 from training import data
 
 
@@ -54,7 +55,7 @@ def test_unprepared_tfds_dataset_is_refused_at_once_offline(tmp_path):
     result = subprocess.run([sys.executable, "-c", NO_NETWORK, "--dataset", "tfds:mnist", "--epochs", "1",
                              "--out", str(tmp_path / "run")], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr
-    error = result.stderr.strip()
+    error = our_stderr(result.stderr)
     assert "\n" not in error and "not prepared in " + str(tmp_path / "tfds") in error
     assert "tfds build mnist" in error and "TFDS_DATA_DIR" in error
     assert time.monotonic() - started < 60  # TensorFlow's import included; no download retries
