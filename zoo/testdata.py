@@ -75,12 +75,12 @@ def parse_tensor(data, source):
     dtype = DTYPES.get(fields.get(2))
     if dtype is None:
         raise VerificationError(f"{source} holds a tensor of data type {fields.get(2)}, not one of the numeric types "
-                            "this reader knows")
+                                "this reader knows")
     raw = fields.get(9, b"")
     expected = int(np.prod(dims, dtype=object)) * np.dtype(dtype).itemsize
     if len(raw) != expected:
         raise VerificationError(f"{source} holds {len(raw)} bytes of raw_data, a {tuple(dims)} {np.dtype(dtype)} "
-                            f"tensor needs {expected}: write tensors with raw_data (onnx.numpy_helper.from_array)")
+                                f"tensor needs {expected}: write tensors with raw_data (onnx.numpy_helper.from_array)")
     try:
         name = fields.get(8, b"").decode()
     except UnicodeDecodeError:
@@ -129,22 +129,23 @@ def run_test_set(generator, folder):
     paths = [os.path.join(folder, f"input_{i}.pb") for i in range(len(inputs))]
     missing = [os.path.basename(p) for p in paths + [os.path.join(folder, "output_0.pb")] if not os.path.isfile(p)]
     if missing:
-        raise VerificationError(f"{folder} has no {missing[0]}: a test set holds input_0.pb ... input_{len(inputs) - 1}.pb "
-                            "(one per model input) and output_0.pb")
+        raise VerificationError(f"{folder} has no {missing[0]}: a test set holds input_0.pb ... "
+                                f"input_{len(inputs) - 1}.pb (one per model input) and output_0.pb")
     feeds = {}
     for spec, path in zip(inputs, paths):
         name, array = read_tensor(path)
         if name not in ("", spec.name):  # the convention feeds by position; a name, when given, must agree
             raise VerificationError(f"{path} holds tensor {shortened_repr(name)}, the model's input {len(feeds)} is "
-                                f"{spec.name!r}")
+                                    f"{spec.name!r}")
         feeds[spec.name] = array
     _, expected = read_tensor(os.path.join(folder, "output_0.pb"))
     try:
         actual = generator.session.run([generator.output_name], feeds)[0]
     except Exception as error:  # onnxruntime's errors share no base class beyond Exception
         raise VerificationError(f"{folder}: the model does not run on these inputs "
-                            f"({str(error).split(':')[-1].strip()})") from None
+                                f"({str(error).split(':')[-1].strip()})") from None
     if actual.shape != expected.shape:
-        raise VerificationError(f"{folder}: the model computes shape {actual.shape}, output_0.pb holds {expected.shape}")
+        raise VerificationError(f"{folder}: the model computes shape {actual.shape}, output_0.pb holds "
+                                f"{expected.shape}")
     difference = np.abs(actual.astype(np.float64) - expected)
     return float(difference.max(initial=0.0)), bool((difference <= ATOL + RTOL * np.abs(expected)).all())
