@@ -139,8 +139,52 @@ def _measured(entry):
     return "\n".join(lines)
 
 
+#: what the zoo aims at for a Fashion-MNIST model (above the gate, which is what publishing requires):
+#: (measure, bound, whether lower is better)
+GOALS = {"fid": ("domain FID", 50.0, True), "precision": ("precision", 0.70, False),
+         "recall": ("recall", 0.75, False), "label_accuracy": ("label accuracy", 0.95, False),
+         "target_class_share": ("target-class share", 0.95, False), "cycle_l1": ("cycle L1 error", 0.05, True)}
+#: a best epoch in the last tenth of training: the curve was still improving when training stopped
+STILL_IMPROVING = 0.9
+
+
+def missed_goals(metrics):
+    """The zoo's goals (GOALS) that a Fashion-MNIST model's measures miss, in words; toys have none."""
+    if "modes" in metrics:
+        return []
+    if "translation" in metrics:
+        t = metrics["translation"]
+        values = {f"target_class_share {d}": t[d]["target_class_share"] for d in ("A->B", "B->A") if d in t}
+        values.update({f"cycle_l1 {k[-1]}": t[k] for k in ("cycle_l1_A", "cycle_l1_B") if k in t})
+    else:
+        values = {key: metrics[key] for key in ("fid", "precision", "recall")}
+        if "conditional" in metrics:
+            values["label_accuracy"] = metrics["conditional"]["accuracy"]
+    missed = []
+    for key, value in values.items():
+        label, bound, lower_is_better = GOALS[key.split()[0]]
+        if (value > bound) if lower_is_better else (value < bound):
+            where = f" {key.split()[1]}" if " " in key else ""
+            shown = f"{value:.1f}" if value >= 10 else f"{value:.3f}"
+            missed.append(f"{label}{where} {shown} ({'at most' if lower_is_better else 'at least'} {bound:g})")
+    return missed
+
+
+def _goals_sentence(entry):
+    missed = missed_goals(entry["metrics"])
+    if "modes" in entry["metrics"]:
+        return ""
+    if not missed:
+        return " It meets the zoo's goals."
+    curve, epochs = entry.get("quality_curve"), entry["training"]["epochs"]
+    still_improving = curve is not None and curve["best_epoch"] >= STILL_IMPROVING * epochs
+    return (f" It misses the zoo's goal for {', '.join(missed)}"
+            + (f"; its quality was still improving at epoch {curve['best_epoch']} of {epochs}, so a longer run "
+               "is the next step." if still_improving else "."))
+
+
 def quality_sentence(entry):
-    """One or two sentences on the model's quality, made from its measures and the gate's verdict."""
+    """A few sentences on the model's quality, made from its measures, the gate's verdict and the goals."""
     m, gate = entry["metrics"], entry.get("gate")
     if "translation" in m:
         t = m["translation"]
@@ -154,12 +198,13 @@ def quality_sentence(entry):
                 f"precision {m['precision']:.2f}")
         if "conditional" in m:
             said += f", {100 * m['conditional']['accuracy']:.1f} % of samples classified as the asked class"
+    said = f"{said[0].upper()}{said[1:]}"
     if gate is None:
-        return f"{said[0].upper()}{said[1:]}."
+        return f"{said}.{_goals_sentence(entry)}"
     if gate["passed"]:
-        return f"{said[0].upper()}{said[1:]}: it passes the zoo's quality gate."
-    return (f"{said[0].upper()}{said[1:]}. **Below the zoo's quality gate** ({'; '.join(gate['failures'])}); "
-            "published with --force.")
+        return f"{said}: it passes the zoo's quality gate.{_goals_sentence(entry)}"
+    return (f"{said}. **Below the zoo's quality gate** ({'; '.join(gate['failures'])}); published with "
+            f"--force.{_goals_sentence(entry)}")
 
 
 def _curve(name, entry, samples_path):

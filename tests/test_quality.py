@@ -146,3 +146,23 @@ def test_publish_refuses_a_model_below_the_gate_unless_forced(quality_run, tmp_p
     assert "Below the zoo's quality gate" in text and "tiny/quality.png" in text
     with open(os.path.join(hub, "tiny", "evaluation.json")) as f:
         assert not json.load(f)["generator"].startswith("/")
+
+
+def test_card_names_the_goals_a_model_misses_and_whether_training_was_still_improving():
+    from export.cards import missed_goals, quality_sentence
+
+    metrics = {"fid": 42.9, "precision": 0.72, "recall": 0.71, "floor": {"fid": 0.27}}
+    assert missed_goals(metrics) == ["recall 0.710 (at least 0.75)"]
+    entry = {"metrics": metrics, "gate": {"passed": True, "failures": []}, "training": {"epochs": 30},
+             "quality_curve": {"best_epoch": 29}}
+    assert "misses the zoo's goal for recall 0.710 (at least 0.75); its quality was still improving at epoch " \
+           "29 of 30" in quality_sentence(entry)
+    entry["quality_curve"]["best_epoch"] = 12
+    assert quality_sentence(entry).endswith("(at least 0.75).")
+    assert missed_goals({**metrics, "recall": 0.8}) == [] and "meets the zoo's goals" in quality_sentence(
+        {**entry, "metrics": {**metrics, "recall": 0.8}})
+    translation = {"translation": {"A->B": {"target_class_share": 0.97}, "B->A": {"target_class_share": 0.9},
+                                   "cycle_l1_A": 0.04, "cycle_l1_B": 0.06}}
+    assert missed_goals(translation) == ["target-class share B->A 0.900 (at least 0.95)",
+                                         "cycle L1 error B 0.060 (at most 0.05)"]
+    assert missed_goals({"modes": {"modes_covered": 8, "modes": 8, "high_quality": 0.9}}) == []
