@@ -362,8 +362,10 @@ def hf_metadata(name, entry):
     """The model-card metadata of a published model (its hub index entry) for the Hugging Face Hub."""
     dataset = entry["dataset"].split(":")[0]  # fashion_mnist:5-7 is two classes of fashion_mnist
     metadata = {"license": HF_LICENSE, "library_name": HF_LIBRARY,
-                "tags": ["gan", "onnx", "gan-zoo", entry["variant"].replace("_", "-"), dataset.replace("_", "-"),
-                         HF_KIND_TAGS.get(entry["kind"], entry["kind"])]}
+                # dict.fromkeys: the variant "gan" is also the zoo's first tag; a tag is listed once
+                "tags": list(dict.fromkeys(["gan", "onnx", "gan-zoo", entry["variant"].replace("_", "-"),
+                                            dataset.replace("_", "-"),
+                                            HF_KIND_TAGS.get(entry["kind"], entry["kind"])]))}
     if dataset in HF_DATASETS:  # image data sets all; the toys' generators give 2-D points, not images
         metadata["datasets"] = [HF_DATASETS[dataset]]
         if entry["kind"] in HF_TASKS:
