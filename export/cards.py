@@ -134,7 +134,10 @@ def _measured(entry):
         c = m["conditional"]
         lines.append(f"| classifier accuracy on the asked labels | {c['accuracy']:.4f} | "
                      f"{m['features']['test_accuracy']:.4f} (test set) |")
-        lines.append(f"| intra-class domain FID (mean of 10) | {c['intra_class_fid']:.4f} | |")
+        lines.append(f"| intra-class domain FID (mean of {len(c.get('per_class_fid', [])) or 10}) | "
+                     f"{c['intra_class_fid']:.4f} | |")
+        lines += [f"| intra-class domain FID, {label} {CLASS_NAMES[label]} | {value:.4f} | |"
+                  for label, value in enumerate(c.get("per_class_fid", []))]
     lines += ["", f"Published reference: {_reference(entry)}."]
     return "\n".join(lines)
 

@@ -166,3 +166,17 @@ def test_card_names_the_goals_a_model_misses_and_whether_training_was_still_impr
     assert missed_goals(translation) == ["target-class share B->A 0.900 (at least 0.95)",
                                          "cycle L1 error B 0.060 (at most 0.05)"]
     assert missed_goals({"modes": {"modes_covered": 8, "modes": 8, "high_quality": 0.9}}) == []
+
+
+def test_conditional_card_lists_the_intra_class_fid_of_every_class():
+    from export.cards import _measured
+    from zoo.classifier import CLASS_NAMES
+
+    floor = {"fid": 0.3, "kid": 0.0, "precision": 0.9, "recall": 0.9}
+    metrics = {"fid": 20.0, "kid": 1.0, "precision": 0.8, "recall": 0.8, "floor": floor, "samples": 10000,
+               "features": {"test_accuracy": 0.93, "sha256": "0" * 64},
+               "conditional": {"accuracy": 0.96, "intra_class_fid": 4.5, "per_class_fid": list(range(10))}}
+    text = _measured({"metrics": metrics, "variant": "cgan", "config": {}})
+    assert "| intra-class domain FID (mean of 10) | 4.5000 | |" in text
+    for label, name in enumerate(CLASS_NAMES):
+        assert f"| intra-class domain FID, {label} {name} | {label:.4f} | |" in text
