@@ -79,6 +79,18 @@ def test_resume_restores_the_average_exactly(quality_run, tmp_path):
         np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-5, atol=1e-6)
 
 
+def test_a_run_loads_with_its_live_weights_when_asked_and_swaps_the_averages_in(quality_run):
+    from training.run import load_trained_model
+
+    live, _ = load_trained_model(quality_run, checkpoint="latest", averaged=False)
+    averaged, _ = load_trained_model(quality_run, checkpoint="latest")
+    assert any(not np.allclose(a, b) for a, b in zip(weights(live.generator_weights),
+                                                      weights(averaged.generator_weights)))
+    with live.averaged_generators():
+        for a, b in zip(live.generator_weights, averaged.generator_weights):
+            np.testing.assert_array_equal(np.array(a), np.array(b))
+
+
 def test_export_takes_the_best_checkpoint_and_says_which_weights(quality_run, tmp_path):
     import onnx
 

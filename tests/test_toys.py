@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from benchmarks.toy_misses import miss_breakdown, standing_statistics
 from benchmarks.toy_modes import (PUBLISHED, TOYS, VARIANTS, format_table, generator_steps_per_epoch,
                                   recipe_path, run_config, summarise)
 from training import data as datasets
@@ -75,3 +76,33 @@ def test_summary_gives_mean_and_sample_spread_over_seeds_beside_the_published_ro
     table = format_table([gan, wgan_gp], "final").splitlines()
     assert "7.0 ± 1.4 /8" in table[2] and "93.0 ± 4.2" in table[2] and "6.3 / 98.2 %" in table[2]
     assert "20.0 ± 0.0 /25" in table[3] and table[3].rstrip().endswith("-")
+
+
+def test_miss_breakdown_of_real_ring_data_and_of_samples_between_modes():
+    modes = datasets.ring8_modes()
+    std = datasets.TOY_STD["ring8"]
+    rng = np.random.default_rng(0)
+    real = modes[rng.integers(0, 8, 20_000)] + rng.normal(0, std, (20_000, 2))
+    result = miss_breakdown(real, modes, std)
+    assert result["high_quality"] == pytest.approx(1 - np.exp(-4.5), abs=0.003)  # 2-D: P(|x| <= 3 std)
+    assert result["far_misses"] == 0 and result["modes_covered"] == 8
+    assert result["centre_offset"] < 0.1 and result["spread"] == pytest.approx(1, abs=0.03)
+    # a quarter of the samples halfway between two neighbouring modes: far misses, the clusters unchanged
+    between = np.repeat((modes[:1] + modes[1:2]) / 2, 5_000, axis=0)
+    result = miss_breakdown(np.concatenate([real[:15_000], between]), modes, std)
+    assert result["far_misses"] == pytest.approx(0.25) and result["spread"] == pytest.approx(1, abs=0.03)
+
+
+def test_standing_statistics_are_the_mean_of_the_batch_statistics():
+    import keras
+
+    from zoo.prior import latents
+
+    dense = keras.layers.Dense(3)
+    generator = keras.Sequential([keras.Input((2,)), dense, keras.layers.BatchNormalization(momentum=0.9)])
+    norm = generator.layers[-1]
+    standing_statistics(generator, latent_dim=2, batch_size=50, batches=4, seed=7)
+    pre = np.asarray(dense(latents(200, 2, 7))).reshape(4, 50, 3)
+    np.testing.assert_allclose(np.array(norm.moving_mean), pre.mean(axis=1).mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.array(norm.moving_variance), pre.var(axis=1).mean(axis=0), rtol=1e-4, atol=1e-6)
+    assert norm.momentum == 0.9

@@ -402,12 +402,13 @@ def build_model(config, spec):
         raise ConfigError(f"{config['model']} cannot train on {config['dataset']}: {error}") from None
 
 
-def load_trained_model(run_path, checkpoint="best"):
+def load_trained_model(run_path, checkpoint="best", averaged=True):
     """Rebuild a run's model from its config and restore a checkpoint; returns (model, info).
 
     checkpoint "best": the best one measured during training (--eval-every) when there is one, else the
-    newest; "latest": the newest. Under --ema the generators then hold their averaged weights: what export
-    writes and evaluation measures.
+    newest; "latest": the newest. Under --ema the generators then hold their averaged weights (what export
+    writes and evaluation measures), unless `averaged` is False: then they keep the live ones, and
+    `model.averaged_generators()` swaps the averages in.
     """
     run = RunFolder(run_path)
     if not os.path.isfile(run.config_path) or not os.path.isfile(run.data_path):
@@ -429,5 +430,6 @@ def load_trained_model(run_path, checkpoint="best"):
     else:
         epoch, _ = run.restore_checkpoint(model)
         which = f"latest (epoch {epoch})"
-    model.use_generator_average()
+    if averaged:
+        model.use_generator_average()
     return model, {"config": config, "data": data, "epochs": epoch, "checkpoint": which}
