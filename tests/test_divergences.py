@@ -155,3 +155,22 @@ def test_table_gives_mean_and_spread_over_seeds_for_each_generator_loss():
     assert "saddle, 3 seeds" in table and "practical, 3 seeds" in table
     assert "0.017+-0.009" in table  # |mu - mu*| = 0.01, 0.01, 0.03
     assert "0.500+-0.000" in table and "0.2500+-0.0000" in table
+
+
+def test_jensen_shannon_f_gan_trains_exactly_as_the_non_saturating_gan():
+    """F_JS = V_GAN + 2 log 2 (Nowozin et al. 2016, table 2: the two g_f and f* differ by log 2), and the
+    practical generator loss is -log D(G(z)) - log 2: the same gradients, so the same run from one seed."""
+    import keras
+
+    from tests.helpers import IMAGES, build, train_steps, weights
+
+    def trained(model, **options):
+        keras.utils.set_random_seed(3)  # the same initial weights, as `python -m training --seed 3` gives both
+        net = build(model, seed=3, **options)
+        return net, train_steps(net, IMAGES, 3)
+
+    (gan, gan_logs), (fgan, fgan_logs) = trained("gan"), trained("fgan", divergence="jensen_shannon")
+    for a, b in zip(weights(gan.generator_weights), weights(fgan.generator_weights)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert fgan_logs["d_loss"][0] == pytest.approx(gan_logs["d_loss"][0] - 2 * np.log(2), abs=1e-4)
+    assert fgan_logs["g_loss"][0] == pytest.approx(gan_logs["g_loss"][0] - np.log(2), abs=1e-4)
