@@ -35,20 +35,21 @@ FAR = 6.0
 
 
 def miss_breakdown(samples, modes, std, radius=3.0):
-    """High-quality share, misses near and far, and the high-quality clusters' offset and spread (in std)."""
-    distances = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=-1)
-    nearest = distances.argmin(axis=1)
-    out = distances[np.arange(len(samples)), nearest] / std
-    high_quality = out <= radius
+    """zoo.metrics.mode_coverage, with the misses near and far and the high-quality clusters' offset and
+    spread (in std)."""
+    from zoo.metrics import mode_coverage, nearest_modes
+
+    nearest, distance = nearest_modes(samples, modes)
+    high_quality = distance <= radius * std
+    out = distance / std
     offsets, spreads = [], []
     for mode in range(len(modes)):
         cluster = samples[high_quality & (nearest == mode)]
         if len(cluster) > 2:
             offsets.append(np.linalg.norm(cluster.mean(axis=0) - modes[mode]) / std)
             spreads.append(cluster.std(axis=0).mean() / std)
-    return {"high_quality": float(high_quality.mean()),
+    return {**mode_coverage(samples, modes, std, radius),
             "near_misses": float(((out > radius) & (out <= FAR)).mean()), "far_misses": float((out > FAR).mean()),
-            "modes_covered": int(len(np.unique(nearest[high_quality]))), "modes": len(modes),
             "centre_offset": float(np.mean(offsets)), "spread": float(np.mean(spreads))}
 
 
@@ -71,7 +72,7 @@ def standing_statistics(generator, latent_dim, batch_size, batches=STANDING_BATC
 
 
 def breakdown_of_run(run, checkpoint):
-    from training.data import TOY_STD, grid25_modes, ring8_modes
+    from training.data import TOY_STD, toy_modes
     from training.run import load_trained_model
     from zoo.prior import latents
 
@@ -81,7 +82,7 @@ def breakdown_of_run(run, checkpoint):
         raise SystemExit(f"{run}: not a toy run trained with --ema (dataset {config['dataset']!r}, "
                          f"ema {config.get('ema')}): pass a ring8 or grid25 run folder of an --ema recipe")
     generator = model.generators["generator"]
-    modes = {"ring8": ring8_modes, "grid25": grid25_modes}[config["dataset"]]()
+    modes = toy_modes(config["dataset"])
     std = TOY_STD[config["dataset"]]
     z = latents(SAMPLES, config["latent_dim"], EVALUATION_SEED)
 

@@ -187,6 +187,11 @@ def grid25_modes():
     return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
+def toy_modes(name):
+    """The mode centres of the 2-D toy `name` (ring8 or grid25), shape (modes, 2)."""
+    return ring8_modes() if name == "ring8" else grid25_modes()
+
+
 TOY_STD = {"ring8": 0.01, "grid25": 0.05}
 MOG1D_WEIGHTS, MOG1D_MEANS, MOG1D_STDS = (0.33, 0.67), (-1.0, 2.0), (0.255, 1.4148)
 
@@ -198,7 +203,7 @@ def toy_arrays(name, n, seed):
         labels = (rng.random(n) >= MOG1D_WEIGHTS[0]).astype(np.int32)
         x = rng.normal(np.take(MOG1D_MEANS, labels), np.take(MOG1D_STDS, labels))[:, None]
         return x.astype(np.float32), labels
-    modes = ring8_modes() if name == "ring8" else grid25_modes()
+    modes = toy_modes(name)
     labels = rng.integers(0, len(modes), n).astype(np.int32)
     x = modes[labels] + rng.normal(0, TOY_STD[name], (n, 2))
     return x.astype(np.float32), labels

@@ -248,10 +248,9 @@ def conditional_metrics(predicted, labels, test_labels, generated_features, test
 
 
 def toy_mode_coverage(name, samples):
-    from training.data import TOY_STD, grid25_modes, ring8_modes
+    from training.data import TOY_STD, toy_modes
 
-    modes = {"ring8": ring8_modes, "grid25": grid25_modes}[name]()
-    return mode_coverage(samples, modes, TOY_STD[name])
+    return mode_coverage(samples, toy_modes(name), TOY_STD[name])
 
 
 def evaluate_toy(generators, seed):

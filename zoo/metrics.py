@@ -77,6 +77,14 @@ def precision_recall(real, generated, k=3):
             "recall": manifold_share(real, generated, knn_radii(generated, k))}
 
 
+def nearest_modes(samples, modes):
+    """For each sample, the index of its nearest mode and the Euclidean distance to it."""
+    samples = np.asarray(samples, np.float64)
+    distances = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=-1)
+    nearest = distances.argmin(axis=1)
+    return nearest, distances[np.arange(len(samples)), nearest]
+
+
 def mode_coverage(samples, modes, std, radius=3.0):
     """Modes covered, the share of high-quality samples, and the reverse KL of the mode histogram.
 
@@ -85,10 +93,8 @@ def mode_coverage(samples, modes, std, radius=3.0):
     KL(generated || true) between the high-quality samples' distribution over modes and the uniform one of
     the data (0 when every mode gets the same share).
     """
-    samples = np.asarray(samples, np.float64)
-    distances = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=-1)
-    nearest = distances.argmin(axis=1)
-    high_quality = distances[np.arange(len(samples)), nearest] <= radius * std
+    nearest, distance = nearest_modes(samples, modes)
+    high_quality = distance <= radius * std
     counts = np.bincount(nearest[high_quality], minlength=len(modes))
     shares = counts / max(counts.sum(), 1)
     present = shares > 0
