@@ -52,26 +52,30 @@ def _round_ticks(low, high, count=5):
     step = (high - low) / max(count - 1, 1) or 1.0
     magnitude = 10 ** math.floor(math.log10(step))
     step = min(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= step)
-    return np.arange(math.floor(low / step) * step, high + step / 2, step)
+    ticks = np.arange(math.floor(low / step) * step, high + step / 2, step)
+    return ticks if len(ticks) > 1 else np.append(ticks, ticks[0] + step)  # a constant series still gets an axis
 
 
 def line_chart(series, title, x_label, y_label, log_y=False, marked=None, width=640, height=400):
     """An RGB picture (H, W, 3) of the lines [(label, xs, ys, colour)], on a linear or a log-10 y axis,
     with a legend, and `marked` = (x, y) circled in red (a curve's best point)."""
-    from PIL import ImageDraw
+    from PIL import ImageDraw, ImageFont
 
     left, right, top, bottom = 60, 20, 50, 45
     xs = np.concatenate([np.asarray(s[1], float) for s in series])
     ys = np.concatenate([np.asarray(s[2], float) for s in series])
     scale = np.log10 if log_y else np.asarray
     if log_y:
-        y_ticks = np.arange(math.floor(np.log10(ys).min()), math.ceil(np.log10(ys).max()) + 1)
+        lowest = math.floor(np.log10(ys).min())
+        y_ticks = np.arange(lowest, max(math.ceil(np.log10(ys).max()), lowest + 1) + 1)
     else:
         y_ticks = _round_ticks(ys.min(), ys.max())
-    y_low, y_high = float(y_ticks[0]), max(float(y_ticks[-1]), float(y_ticks[0]) + 1)
+    # the axis spans its ticks (two or more), so a curve between 0.90 and 0.98 fills the plot
+    y_low, y_high = float(y_ticks[0]), float(y_ticks[-1])
     x_low, x_high = xs.min(), max(xs.max(), xs.min() + 1)
     picture = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(picture)
+    draw.font = ImageFont.load_default(size=13)  # pillow's 10-pixel default runs words together
 
     def point(x, scaled_y):
         return (left + (x - x_low) / (x_high - x_low) * (width - left - right),
