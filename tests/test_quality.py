@@ -143,15 +143,20 @@ def test_quality_curve_is_read_from_the_history_and_drawn(quality_run):
     assert picture.dtype == np.uint8 and picture.ndim == 3 and (picture != 255).any()
 
 
-@pytest.mark.parametrize("values", [np.linspace(0.88, 0.98, 20), np.linspace(300.0, 28.0, 20)])
-def test_quality_curve_fills_the_plot_whatever_its_range(values):
-    # a target-class share between 0.88 and 0.98 was once drawn as a flat line along the bottom of a 0-1 axis
+@pytest.mark.parametrize("values", [np.linspace(0.88, 0.98, 20), np.linspace(300.0, 28.0, 20),
+                                    np.geomspace(117.2, 2.29, 20), np.full(20, 0.5)])
+def test_quality_curve_fills_the_plot_and_stays_inside_it(values):
+    # a share between 0.88 and 0.98 was once drawn flat along the bottom of a 0-1 axis, and a FID falling from
+    # 117 ran above a 0-100 axis
     from export.cards import curve_plot
+    from zoo.grid import _round_ticks
 
+    ticks = _round_ticks(values.min(), values.max())
+    assert len(ticks) >= 2 and ticks[0] <= values.min() and ticks[-1] >= values.max()
     picture = curve_plot(np.arange(1, 21), values, "measure", lower_is_better=values[0] > values[-1])
     plot_area = picture[50:-45]  # below the title and legend, above the epoch labels
     rows = np.flatnonzero((plot_area == (31, 119, 180)).all(axis=-1).any(axis=1))
-    assert rows.max() - rows.min() > 0.6 * len(plot_area)
+    assert np.ptp(values) == 0 or rows.max() - rows.min() > 0.6 * len(plot_area)
 
 
 def test_publish_refuses_a_model_below_the_gate_unless_forced(quality_run, tmp_path):

@@ -52,8 +52,8 @@ def _round_ticks(low, high, count=5):
     step = (high - low) / max(count - 1, 1) or 1.0
     magnitude = 10 ** math.floor(math.log10(step))
     step = min(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= step)
-    ticks = np.arange(math.floor(low / step) * step, high + step / 2, step)
-    return ticks if len(ticks) > 1 else np.append(ticks, ticks[0] + step)  # a constant series still gets an axis
+    first, last = math.floor(low / step), math.ceil(high / step)
+    return np.arange(first, max(last, first + 1) + 1) * step  # two ticks or more: a constant series gets an axis
 
 
 def line_chart(series, title, x_label, y_label, log_y=False, marked=None, width=640, height=400):
