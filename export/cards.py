@@ -185,7 +185,7 @@ def _goals_sentence(entry):
         sentence += (f"; its quality was still improving at epoch {curve['best_epoch']} of {epochs}, so a longer "
                      "run is the next step")
     sentence += "."
-    if "conditional" in m and "features" in m and any(goal.startswith("label accuracy") for goal in missed):
+    if "conditional" in m and "features" in m and any(goal.startswith(GOALS["label_accuracy"][0]) for goal in missed):
         # the goal asks for samples easier to classify than real ones: say how the classifier fares on those
         sentence += (f" The classifier itself labels {100 * m['features']['test_accuracy']:.1f} % of the real "
                      "test images correctly.")

@@ -188,8 +188,8 @@ def grid25_modes():
 
 
 def toy_modes(name):
-    """The mode centres of the 2-D toy `name` (ring8 or grid25), shape (modes, 2)."""
-    return ring8_modes() if name == "ring8" else grid25_modes()
+    """The mode centres of the 2-D toy `name` (ring8 or grid25), shape (modes, 2); KeyError for any other."""
+    return {"ring8": ring8_modes, "grid25": grid25_modes}[name]()
 
 
 TOY_STD = {"ring8": 0.01, "grid25": 0.05}
