@@ -27,6 +27,8 @@ import time
 
 import numpy as np
 
+from export.cards import PACGAN_TABLE
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 RECIPES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo", "recipes")
@@ -36,11 +38,6 @@ CHECKPOINTS = ("final", "published")
 #: the noise seed of the scores: not a training seed, so the best-epoch choice (scored on the run's own seed)
 #: is not measured on the same z
 EVALUATION_SEED = 12_345
-#: PacGAN's table 1 (Lin et al. 2018), means over their runs: (modes covered, share of high-quality samples)
-PUBLISHED = {
-    ("ring8", "gan"): (6.3, 0.982), ("grid25", "gan"): (17.3, 0.948),
-    ("ring8", "gan-pack4"): (7.8, 0.959), ("grid25", "gan-pack4"): (24.8, 0.936),
-}
 
 
 def recipe_path(variant, toy):
@@ -109,7 +106,7 @@ def summarise(results, checkpoint):
                      "modes": scores[0]["modes"],
                      "modes_covered": mean_and_spread([s["modes_covered"] for s in scores]),
                      "high_quality": mean_and_spread([100 * s["high_quality"] for s in scores]),
-                     "published": PUBLISHED.get((toy, variant))})
+                     "published": PACGAN_TABLE.get((toy, variant))})
     return rows
 
 

@@ -25,6 +25,11 @@ FGAN_TABLE_FILE = "fgan-1d.evaluation.json"
 WEIGHTS_LICENCE = "Apache-2.0, like the code"
 DATA_LICENCE = ("Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, Zalando Research), MIT licence; images from "
                 "the Debian package dataset-fashion-mnist")
+TOY_DATA_LICENCE = "none needed, the points are drawn by the project's own code (training/data.py)"
+#: PacGAN's table 1 (Lin et al. 2018), means over their runs: (modes covered, share of high-quality samples)
+PACGAN_TABLE = {("ring8", "gan"): (6.3, 0.982), ("grid25", "gan"): (17.3, 0.948),
+                ("ring8", "gan-pack4"): (7.8, 0.959), ("grid25", "gan-pack4"): (24.8, 0.936)}
+TOY_LAYOUT = {"ring8": "on the unit circle", "grid25": "on the grid {-4, -2, 0, 2, 4}^2"}
 #: the measure a curve shows, in order of preference, with its label and whether lower is better
 CURVE_MEASURES = (("fid", "domain FID", True), ("target_share_a2b", "A->B target-class share", False),
                   ("high_quality", "share of high-quality samples", False))
@@ -78,11 +83,24 @@ def headline(metrics):
     return text
 
 
+def _nets(entry):
+    """The nets a model was trained on, from its config."""
+    config = entry["config"]
+    if entry["kind"] == "translation":
+        return (f"a ResNet generator of {config['residual_blocks']} residual blocks and a PatchGAN discriminator, "
+                f"width {config['width']}")
+    if entry["output"]["name"] == "samples":  # points of a toy, not images
+        if config["mlp"] == "pacgan":
+            return f"the MLP nets of PacGAN's 2-D experiments (Lin et al. 2018), width {config['width']}"
+        return f"MLP nets, width {config['width']}"
+    return f"DCGAN nets (Radford et al. 2016), width {config['width']}"
+
+
 def _what(entry):
     from zoo.models import VARIANTS
 
     config = entry["config"]
-    what = VARIANTS[entry["variant"]].summary
+    what = f"{VARIANTS[entry['variant']].summary}; {_nets(entry)}"
     for key in ("loss", "divergence"):
         if key in config:
             what += f"; {key} `{config[key]}`"
@@ -90,14 +108,22 @@ def _what(entry):
 
 
 def _data(entry):
+    """What the model was trained on, and the data's licence."""
+    from training.data import TOY_STD, TOYS, toy_modes
+
     dataset = entry["dataset"]
+    if dataset in TOYS:
+        return (f"The 2-D toy {dataset} of PacGAN and VEEGAN: {len(toy_modes(dataset))} Gaussians of standard "
+                f"deviation {TOY_STD[dataset]} {TOY_LAYOUT[dataset]}, equally likely; "
+                f"{entry['config']['train_examples']:,} training points. Licence of the data: {TOY_DATA_LICENCE}.")
     if dataset.startswith("fashion_mnist:"):
         from training.data import fashion_mnist_class_pair
 
         a, b = fashion_mnist_class_pair(dataset)
         return (f"Fashion-MNIST training images of two classes: A = {CLASS_NAMES[a]} ({a}), B = {CLASS_NAMES[b]} "
-                f"({b}), 6,000 each, unpaired. This model translates {entry['direction']}.")
-    return "Fashion-MNIST, the 60,000 training images (28 x 28 grayscale, 10 classes)."
+                f"({b}), 6,000 each, unpaired. This model translates {entry['direction']}. Licence of the data: "
+                f"{DATA_LICENCE}.")
+    return f"Fashion-MNIST, the 60,000 training images (28 x 28 grayscale, 10 classes). Licence of the data: {DATA_LICENCE}."
 
 
 def _reference(entry):
@@ -122,6 +148,8 @@ def _measured(entry):
         lines += [f"| mean cycle L1 error, domain {k[-1]} ([-1, 1] range) | {t[k]:.4f} |"
                   for k in ("cycle_l1_A", "cycle_l1_B") if k in t]
         return "\n".join(lines)
+    if "modes" in m:
+        return _measured_modes(entry["dataset"], m["modes"])
     floor = m["floor"]
     lines = [f"Measured on {m['samples']:,} generated images against the 10,000 test images, features of the "
              f"shipped classifier (test accuracy {m['features']['test_accuracy']:.4f}, SHA-256 "
@@ -142,19 +170,39 @@ def _measured(entry):
     return "\n".join(lines)
 
 
+def _measured_modes(dataset, modes):
+    gan, packed = PACGAN_TABLE[(dataset, "gan")], PACGAN_TABLE[(dataset, "gan-pack4")]
+    return "\n".join([
+        f"Measured on {modes['samples']:,} samples with PacGAN's protocol (Lin et al. 2018): a sample is of high "
+        "quality within 3 standard deviations of its nearest mode, and a mode is covered when it is the nearest "
+        "mode of at least one high-quality sample. PacGAN's rows are means over their runs; this is one run.", "",
+        "| measure | this generator | PacGAN table 1, GAN | PacGAN table 1, PacGAN4 |", "|---|---|---|---|",
+        f"| modes covered (of {modes['modes']}) | {modes['modes_covered']} | {gan[0]} | {packed[0]} |",
+        f"| high-quality samples | {100 * modes['high_quality']:.1f} % | {100 * gan[1]:.1f} % | "
+        f"{100 * packed[1]:.1f} % |",
+        f"| KL of the modes' histogram from uniform (VEEGAN's reverse KL) | {modes['reverse_kl']:.3f} | | |"])
+
+
 #: what the zoo aims at for a Fashion-MNIST model (above the gate, which is what publishing requires):
 #: (measure, bound, whether lower is better)
 GOALS = {"fid": ("domain FID", 50.0, True), "precision": ("precision", 0.70, False),
          "recall": ("recall", 0.75, False), "label_accuracy": ("label accuracy", 0.95, False),
          "target_class_share": ("target-class share", 0.95, False), "cycle_l1": ("cycle L1 error", 0.05, True)}
+#: what the zoo aims at for a toy's best model: (modes covered, share of high-quality samples)
+TOY_GOALS = {"ring8": (8, 0.95), "grid25": (25, 0.90)}
 #: a best epoch in the last tenth of training: the curve was still improving when training stopped
 STILL_IMPROVING = 0.9
 
 
 def missed_goals(metrics):
-    """The zoo's goals (GOALS) that a Fashion-MNIST model's measures miss, in words; toys have none."""
+    """The zoo's goals (GOALS, TOY_GOALS) that a model's measures miss, in words."""
     if "modes" in metrics:
-        return []
+        modes, quality = TOY_GOALS[metrics["dataset"]]
+        m = metrics["modes"]
+        missed = [f"modes covered {m['modes_covered']} (at least {modes})"] if m["modes_covered"] < modes else []
+        if m["high_quality"] < quality:
+            missed.append(f"high-quality share {m['high_quality']:.3f} (at least {quality:g})")
+        return missed
     if "translation" in metrics:
         t = metrics["translation"]
         values = {f"target_class_share {d}": t[d]["target_class_share"] for d in ("A->B", "B->A") if d in t}
@@ -175,8 +223,6 @@ def missed_goals(metrics):
 
 def _goals_sentence(entry):
     missed = missed_goals(entry["metrics"])
-    if "modes" in entry["metrics"]:
-        return ""
     if not missed:
         return " It meets the zoo's goals."
     m, curve, epochs = entry["metrics"], entry.get("quality_curve"), entry["training"]["epochs"]
@@ -221,9 +267,15 @@ def _curve(name, entry, samples_path):
     if curve is None:
         return "No quality curve: the run was trained without `--eval-every`."
     path = os.path.join(os.path.dirname(samples_path), curve["file"])
+    if "modes" in entry["metrics"]:
+        measured = "on 2,500 samples, as the table above"
+    elif "translation" in entry["metrics"]:
+        measured = "on the test images, as the table above"
+    else:
+        measured = "on 5,000 samples; the table above uses 10,000"
     return (f"![{curve['measure']} of {name} during training]({path})\n\nThe published checkpoint is the best "
             f"measured: {curve['measure']} {curve['best_value']:.4g} at epoch {curve['best_epoch']} (measured "
-            "during training on 5,000 samples; the table above uses 10,000).")
+            f"during training {measured}).")
 
 
 def _limits(entry):
@@ -237,10 +289,14 @@ def _limits(entry):
 
 
 def _usage(name, entry):
+    if entry["output"]["name"] == "samples":  # points: no picture to write, so no command line
+        return f'In Python, `zoo.load("{name}").sample(2500, output="float")` gives 2,500 points'
     if entry["kind"] == "translation":
-        return f"python -m zoo translate {name} input.png -o output.png"
-    label = " --label 7" if entry["kind"] == "conditional" else ""
-    return f"python -m zoo sample {name} -n 64 -o grid.png{label}"
+        command = f"python -m zoo translate {name} input.png -o output.png"
+    else:
+        label = " --label 7" if entry["kind"] == "conditional" else ""
+        command = f"python -m zoo sample {name} -n 64 -o grid.png{label}"
+    return f'`{command}`, or in Python `zoo.load("{name}")`'
 
 
 def _shape(tensor):
@@ -264,7 +320,7 @@ def card(name, entry, samples_path):
 {', '.join(f"`{i['name']}` {_shape(i)}" for i in entry['inputs'])}; output `{entry['output']['name']}`
 {_shape(entry['output'])} in {entry['output']['range']}.
 
-**Data.** {_data(entry)} Licence of the data: {DATA_LICENCE}.
+**Data.** {_data(entry)}
 
 **Recipe.** {reproduce}. Trained {training['epochs']} epochs,
 {training['generator_steps']:,} generator steps, {training['wall_seconds'] / 60:.1f} min on a {training['machine']}.
@@ -279,7 +335,7 @@ Config: `{json.dumps({k: v for k, v in entry['config'].items() if v is not None}
 
 {_curve(name, entry, samples_path)}
 
-**Use.** `{_usage(name, entry)}`, or in Python `zoo.load("{name}")`. Intended for demonstrations, teaching and
+**Use.** {_usage(name, entry)}. Intended for demonstrations, teaching and
 as a baseline to compare GAN variants. Limits: {_limits(entry)}; like every GAN it may drop modes or mix
 classes; not for any decision about people. Licence of the weights: {WEIGHTS_LICENCE}.
 

@@ -23,8 +23,8 @@ import numpy as np
 
 from zoo.runtime import OnnxGenerator
 from zoo.files import atomic_writer, exclusive_lock, move_into_place, sha256_of, write_json
-from zoo.grid import image_grid, save_png
-from export.cards import CURVE_FILE, card, curve_plot, headline, quality_curve, read_index, write_index
+from zoo.grid import image_grid, points_plot, save_png
+from export.cards import CURVE_FILE, PACGAN_TABLE, card, curve_plot, headline, quality_curve, read_index, write_index
 from zoo.errors import ZooError
 from zoo.hub import REPOSITORY_HUB, check_name
 from zoo.testdata import TEST_SET
@@ -54,8 +54,15 @@ def _savedmodel_archive(folder, archive):
 
 
 def _sample_grid(onnx_path, dataset):
-    """64 samples (8 per class when conditional, one class a row); CycleGAN: rows of inputs and outputs."""
+    """64 samples (8 per class when conditional, one class a row); CycleGAN: rows of inputs and outputs;
+    a toy: 2,500 points (PacGAN's evaluation count) over as many real ones, as training's sample plots."""
     generator = OnnxGenerator(onnx_path)
+    if not generator.is_image:
+        from training.data import toy_arrays
+
+        real, _ = toy_arrays(dataset, 2500, seed=0)
+        labels = np.arange(2500) % generator.num_classes if generator.kind == "conditional" else None
+        return points_plot(generator.sample(2500, seed=0, labels=labels, output="float"), real)
     if generator.kind == "translation":
         from training.data import fashion_mnist_arrays, fashion_mnist_class_pair
 
@@ -118,7 +125,7 @@ def _model_name(base, metadata):
 #: its card. Precision is not part of it: k-NN precision rates near-constant images highly (0.997 for noise).
 GATE = {"fid": 100.0, "recall": 0.5, "label_accuracy": 0.9, "target_class_share": 0.9}
 #: the toys' gate: PacGAN's GAN row (Lin et al. 2018, table 1), modes covered and share of high quality
-TOY_GATE = {"ring8": (6.3, 0.982), "grid25": (17.3, 0.948)}
+TOY_GATE = {toy: PACGAN_TABLE[(toy, "gan")] for toy in ("ring8", "grid25")}
 
 
 class PublishError(ZooError, RuntimeError):
@@ -205,12 +212,13 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
                                           "best_value": float(values[best])}
             if metadata["kind"] == "translation":
                 entry["direction"] = metadata["direction"]
-            with atomic_writer(os.path.join(staging, "card.md"), "w") as f:
-                f.write(card(model_name, entry, "samples.png"))
             files = [f for f in sorted(os.listdir(staging)) if f != TEST_SET]
             files += [f"{TEST_SET}/{f}" for f in sorted(os.listdir(os.path.join(staging, TEST_SET)))]
-            entry["files"] = {f: {"size": os.path.getsize(os.path.join(staging, f)),
-                                  "sha256": sha256_of(os.path.join(staging, f))} for f in files}
+            entry["files"] = {f: _file_record(os.path.join(staging, f)) for f in files}
+            # the card lists every other file with its SHA-256; its own can only be in the index
+            with atomic_writer(os.path.join(staging, "card.md"), "w") as f:
+                f.write(card(model_name, entry, "samples.png"))
+            entry["files"]["card.md"] = _file_record(os.path.join(staging, "card.md"))
             # one publisher at a time: the index is read, changed and rewritten under this lock
             with exclusive_lock(os.path.join(hub, ".publish.lock")):
                 move_into_place(staging, os.path.join(hub, model_name))
@@ -221,6 +229,10 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
             shutil.rmtree(staging, ignore_errors=True)
         published.append(model_name)
     return published
+
+
+def _file_record(path):
+    return {"size": os.path.getsize(path), "sha256": sha256_of(path)}
 
 
 def _card_metrics(metrics):

@@ -193,7 +193,9 @@ def test_card_names_the_goals_a_model_misses_and_whether_training_was_still_impr
                                    "cycle_l1_A": 0.04, "cycle_l1_B": 0.06}}
     assert missed_goals(translation) == ["target-class share B->A 0.900 (at least 0.95)",
                                          "cycle L1 error B 0.060 (at most 0.05)"]
-    assert missed_goals({"modes": {"modes_covered": 8, "modes": 8, "high_quality": 0.9}}) == []
+    assert missed_goals({"dataset": "ring8", "modes": {"modes_covered": 8, "modes": 8, "high_quality": 0.96}}) == []
+    assert missed_goals({"dataset": "grid25", "modes": {"modes_covered": 24, "modes": 25, "high_quality": 0.85}}) \
+        == ["modes covered 24 (at least 25)", "high-quality share 0.850 (at least 0.9)"]
     conditional = {**metrics, "recall": 0.8, "conditional": {"accuracy": 0.948},
                    "features": {"test_accuracy": 0.9301}}
     entry = {**entry, "metrics": conditional, "quality_curve": {"best_epoch": 29, "measure": "domain FID"}}

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from benchmarks.toy_misses import miss_breakdown, standing_statistics
-from benchmarks.toy_modes import (PUBLISHED, TOYS, VARIANTS, format_table, generator_steps_per_epoch,
+from benchmarks.toy_modes import (TOYS, VARIANTS, format_table, generator_steps_per_epoch,
                                   recipe_path, run_config, summarise)
+from export.cards import PACGAN_TABLE
 from training import data as datasets
 from training.config import read_config_file, resolve
 from training.run import build_model
@@ -71,7 +72,7 @@ def test_summary_gives_mean_and_sample_spread_over_seeds_beside_the_published_ro
     gan, wgan_gp = summarise(results, "final")
     assert gan["seeds"] == 2 and gan["modes_covered"] == pytest.approx((7.0, np.sqrt(2)))
     assert gan["high_quality"] == pytest.approx((93.0, np.std([96, 90], ddof=1)))
-    assert gan["published"] == PUBLISHED[("ring8", "gan")] and wgan_gp["published"] is None
+    assert gan["published"] == PACGAN_TABLE[("ring8", "gan")] and wgan_gp["published"] is None
     assert wgan_gp["modes_covered"] == (20.0, 0.0)  # one seed: no spread
     table = format_table([gan, wgan_gp], "final").splitlines()
     assert "7.0 ± 1.4 /8" in table[2] and "93.0 ± 4.2" in table[2] and "6.3 / 98.2 %" in table[2]
@@ -106,3 +107,40 @@ def test_standing_statistics_are_the_mean_of_the_batch_statistics():
     np.testing.assert_allclose(np.array(norm.moving_mean), pre.mean(axis=1).mean(axis=0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.array(norm.moving_variance), pre.var(axis=1).mean(axis=0), rtol=1e-4, atol=1e-6)
     assert norm.momentum == 0.9
+
+
+def test_quality_probe_draws_other_noise_than_the_published_evaluation():
+    from training.evaluate import QualityProbe
+    from zoo.prior import latents
+
+    probe = QualityProbe("ring8", 2500, seed=0)
+    # the best epoch is picked on the probe's samples; evaluation (seed 0 by default) must not reuse them
+    assert not np.array_equal(latents(100, 2, probe.noise), latents(100, 2, 0))
+    assert np.array_equal(latents(100, 2, probe.noise), latents(100, 2, QualityProbe("ring8", 2500, 0).noise))
+
+
+def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_path):
+    from PIL import Image
+
+    from export.cards import read_index
+    from export.publish import publish_run
+    from training.train import train
+    from zoo.files import sha256_of
+
+    run, hub = str(tmp_path / "ring8"), str(tmp_path / "hub")
+    train({"dataset": "ring8", "width": 8, "latent_dim": 2, "train_examples": 256, "batch_size": 32,
+           "epochs": 2, "eval_every": 1}, run, verbose=0)
+    assert publish_run(run, "tiny-ring8", hub, force=True) == ["tiny-ring8"]  # 2 epochs: below the gate
+    entry = read_index(hub)["models"]["tiny-ring8"]
+    assert entry["dataset"] == "ring8" and entry["output"]["name"] == "samples"
+    assert entry["headline"].startswith("modes ") and entry["headline"].endswith("/8")
+    folder = tmp_path / "hub" / "tiny-ring8"
+    with Image.open(folder / "samples.png") as picture:
+        assert picture.size[0] == picture.size[1] > 100  # a scatter of points, not an image grid
+    text = (folder / "card.md").read_text()
+    assert "PacGAN table 1, GAN" in text and "MLP nets" in text and "DCGAN" not in text
+    assert 'zoo.load("tiny-ring8").sample(2500, output="float")' in text
+    # the card lists every other file with its hash; its own hash is in the index
+    for name, record in entry["files"].items():
+        assert (record["sha256"] in text) == (name != "card.md")
+        assert record["sha256"] == sha256_of(str(folder / name))

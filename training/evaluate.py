@@ -39,6 +39,10 @@ SAMPLES = 10_000
 MAX_SAMPLES = 100_000  # generated images held in memory at once: about 300 MB at 28 x 28
 MAX_STEPS = 1_000_000
 TOY_SAMPLES = 2_500  # the PacGAN protocol
+#: the quality probe draws its z from the stream [seed, PROBE_STREAM], never from the int seed that evaluation
+#: takes: the best checkpoint is chosen on other noise than its published figures are measured on, so that
+#: picking the best of hundreds of epochs does not pick the luckiest draw of the same samples
+PROBE_STREAM = 1
 INCEPTION_SIZE = 299
 FGAN_TABLE = "fgan-1d"
 TOYS = ("ring8", "grid25")
@@ -293,7 +297,7 @@ class QualityProbe:
     """
 
     def __init__(self, dataset, n, seed=0):
-        self.dataset, self.n, self.seed = dataset, n, seed
+        self.dataset, self.n, self.noise = dataset, n, [seed, PROBE_STREAM]
         if dataset == "fashion_mnist":
             self.features = ClassifierFeatures()
             test_images, self.test_labels = real_images("test")
@@ -313,10 +317,10 @@ class QualityProbe:
             score = 1 - np.mean(list(shares.values())) + (np.mean(list(cycles.values())) if cycles else 0)
             return {**shares, **cycles}, float(score)
         if self.dataset in TOYS:
-            modes = evaluate_toy(generators, self.seed)
+            modes = evaluate_toy(generators, self.noise)
             metrics = {"modes_covered": modes["modes_covered"], "high_quality": modes["high_quality"]}
             return metrics, float(modes["modes"] - modes["modes_covered"] + 1 - modes["high_quality"])
-        z, labels = latents_and_labels(generators, self.n, self.seed)
+        z, labels = latents_and_labels(generators, self.n, self.noise)
         generated_features, predicted = features_and_predictions(self.features, generators.generate(z, labels))
         metrics = {"fid": fid(self.test_features, generated_features),
                    "precision": manifold_share(generated_features, self.test_features, self.test_radii),

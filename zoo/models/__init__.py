@@ -161,7 +161,7 @@ GAN_OPTIONS = {
 }
 
 VARIANTS = {
-    "gan": Variant("original GAN (Goodfellow et al. 2014) on DCGAN nets (Radford et al. 2016)",
+    "gan": Variant("original GAN (Goodfellow et al. 2014)",
                    GAN_OPTIONS, build_gan),
     "cgan": Variant("conditional GAN (Mirza & Osindero 2014) with a projection discriminator",
                     GAN_OPTIONS, build_cgan),
@@ -182,7 +182,8 @@ VARIANTS = {
                              positive=True),
         "learning_rate": Option(5e-5, "RMSProp learning rate of both players", positive=True),
     }, build_wgan, steps_chosen_in_python=True),
-    "wgan_gp": Variant("WGAN with gradient penalty (Gulrajani et al. 2017), layer-norm critic", {
+    "wgan_gp": Variant("WGAN with gradient penalty (Gulrajani et al. 2017), a critic without batch norm "
+                       "(layer norm on images)", {
         **NOISE,
         **PACK,
         "n_critic": Option(5, "critic steps per generator step", positive=True),
