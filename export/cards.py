@@ -50,12 +50,14 @@ def quality_curve(run):
     return None
 
 
-def curve_plot(epochs, values, label, lower_is_better):
-    """A line chart of `values` against `epochs` (uint8 RGB array), the best point circled."""
-    best = int(np.argmin(values) if lower_is_better else np.argmax(values))
+def curve_plot(epochs, values, label, lower_is_better, best=None):
+    """A line chart of `values` against `epochs` (uint8 RGB array), the published checkpoint's point circled:
+    index `best`, by default the best value."""
+    if best is None:
+        best = int(np.argmin(values) if lower_is_better else np.argmax(values))
     return line_chart([(label, epochs, values, (31, 119, 180))],
-                      f"{label} during training; best {values[best]:.4g} at epoch {epochs[best]}", "epoch", label,
-                      marked=(epochs[best], values[best]))
+                      f"{label} during training; published: {values[best]:.4g} at epoch {epochs[best]}", "epoch",
+                      label, marked=(epochs[best], values[best]))
 
 
 def read_index(hub):
@@ -89,11 +91,13 @@ def _nets(entry):
     if entry["kind"] == "translation":
         return (f"a ResNet generator of {config['residual_blocks']} residual blocks and a PatchGAN discriminator, "
                 f"width {config['width']}")
+    pack = config.get("pack", 1)
+    packs = f"; the discriminator judges packs of {pack} samples (PacGAN, Lin et al. 2018)" if pack > 1 else ""
     if entry["output"]["name"] == "samples":  # points of a toy, not images
-        if config["mlp"] == "pacgan":
-            return f"the MLP nets of PacGAN's 2-D experiments (Lin et al. 2018), width {config['width']}"
-        return f"MLP nets, width {config['width']}"
-    return f"DCGAN nets (Radford et al. 2016), width {config['width']}"
+        if config.get("mlp") == "pacgan":
+            return f"the MLP nets of PacGAN's 2-D experiments (Lin et al. 2018), width {config['width']}{packs}"
+        return f"MLP nets, width {config['width']}{packs}"
+    return f"DCGAN nets (Radford et al. 2016), width {config['width']}{packs}"
 
 
 def _what(entry):
@@ -109,13 +113,14 @@ def _what(entry):
 
 def _data(entry):
     """What the model was trained on, and the data's licence."""
-    from training.data import TOY_STD, TOYS, toy_modes
+    from training.data import TOY_EXAMPLES, TOY_STD, toy_modes
 
     dataset = entry["dataset"]
-    if dataset in TOYS:
+    if "modes" in entry["metrics"]:
+        points = entry["config"].get("train_examples") or TOY_EXAMPLES
         return (f"The 2-D toy {dataset} of PacGAN and VEEGAN: {len(toy_modes(dataset))} Gaussians of standard "
                 f"deviation {TOY_STD[dataset]} {TOY_LAYOUT[dataset]}, equally likely; "
-                f"{entry['config']['train_examples']:,} training points. Licence of the data: {TOY_DATA_LICENCE}.")
+                f"{points:,} training points. Licence of the data: {TOY_DATA_LICENCE}.")
     if dataset.startswith("fashion_mnist:"):
         from training.data import fashion_mnist_class_pair
 
@@ -263,26 +268,26 @@ def quality_sentence(entry):
 
 
 def _curve(name, entry, samples_path):
+    from training.config import QUICK_SAMPLES
+
     curve = entry.get("quality_curve")
     if curve is None:
         return "No quality curve: the run was trained without `--eval-every`."
     path = os.path.join(os.path.dirname(samples_path), curve["file"])
     if "modes" in entry["metrics"]:
-        measured = "on 2,500 samples, as the table above"
+        measured = f"on {entry['metrics']['modes']['samples']:,} samples, as the table above"
     elif "translation" in entry["metrics"]:
         measured = "on the test images, as the table above"
     else:
-        measured = "on 5,000 samples; the table above uses 10,000"
+        measured = f"on {QUICK_SAMPLES:,} samples; the table above uses {entry['metrics']['samples']:,}"
     return (f"![{curve['measure']} of {name} during training]({path})\n\nThe published checkpoint is the best "
             f"measured: {curve['measure']} {curve['best_value']:.4g} at epoch {curve['best_epoch']} (measured "
             f"during training {measured}).")
 
 
 def _limits(entry):
-    from training.data import TOYS
-
     dataset = entry["dataset"]
-    if dataset in TOYS:
+    if "modes" in entry["metrics"]:
         return f"2-D points of the toy distribution {dataset} only"
     classes = ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES))
     return f"28 x 28 grayscale Fashion-MNIST images only (classes: {classes})"
@@ -290,13 +295,19 @@ def _limits(entry):
 
 def _usage(name, entry):
     if entry["output"]["name"] == "samples":  # points: no picture to write, so no command line
-        return f'In Python, `zoo.load("{name}").sample(2500, output="float")` gives 2,500 points'
+        return f'In Python, `zoo.load("{name}").sample(1000, output="float")` gives 1,000 points'
     if entry["kind"] == "translation":
         command = f"python -m zoo translate {name} input.png -o output.png"
     else:
         label = " --label 7" if entry["kind"] == "conditional" else ""
         command = f"python -m zoo sample {name} -n 64 -o grid.png{label}"
     return f'`{command}`, or in Python `zoo.load("{name}")`'
+
+
+def _output_values(entry):
+    if entry["output"]["name"] == "samples":  # a generator's points are not clipped to the data's range
+        return "(points of the plane, unbounded)"
+    return f"in {entry['output']['range']}"
 
 
 def _shape(tensor):
@@ -318,7 +329,7 @@ def card(name, entry, samples_path):
 
 **What it is.** {_what(entry)}. Kind: {entry['kind']} generator; inputs
 {', '.join(f"`{i['name']}` {_shape(i)}" for i in entry['inputs'])}; output `{entry['output']['name']}`
-{_shape(entry['output'])} in {entry['output']['range']}.
+{_shape(entry['output'])} {_output_values(entry)}.
 
 **Data.** {_data(entry)}
 

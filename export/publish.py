@@ -59,10 +59,11 @@ def _sample_grid(onnx_path, dataset):
     generator = OnnxGenerator(onnx_path)
     if not generator.is_image:
         from training.data import toy_arrays
+        from training.evaluate import TOY_SAMPLES
 
-        real, _ = toy_arrays(dataset, 2500, seed=0)
-        labels = np.arange(2500) % generator.num_classes if generator.kind == "conditional" else None
-        return points_plot(generator.sample(2500, seed=0, labels=labels, output="float"), real)
+        real, _ = toy_arrays(dataset, TOY_SAMPLES, seed=0)
+        labels = np.arange(TOY_SAMPLES) % generator.num_classes if generator.kind == "conditional" else None
+        return points_plot(generator.sample(TOY_SAMPLES, seed=0, labels=labels, output="float"), real)
     if generator.kind == "translation":
         from training.data import fashion_mnist_arrays, fashion_mnist_class_pair
 
@@ -156,6 +157,21 @@ def gate_failures(metrics, dataset):
     return failures
 
 
+def _published_epoch(run, curve):
+    """The index in the quality curve of the checkpoint that export takes: best.json's epoch, chosen by the
+    probe's score, which for toys and CycleGAN weighs more than the one measure the curve draws; the curve's
+    best value when the run kept no best checkpoint."""
+    from training.run import RunFolder
+
+    if curve is None:
+        return None
+    epochs, values, _, lower_is_better = curve
+    record = RunFolder(run).best_record()
+    if record is not None and record["epoch"] in epochs:
+        return int(np.flatnonzero(epochs == record["epoch"])[0])
+    return int(np.argmin(values) if lower_is_better else np.argmax(values))
+
+
 def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force=False):
     """Export (the best checkpoint), evaluate and publish every generator of `run`; returns the names published.
 
@@ -178,6 +194,7 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
         raise PublishError(f"{run} is below the zoo's quality gate ({reasons}): train longer, or pass --force to "
                            "publish it with these failures on its card")
     curve = quality_curve(run)
+    published_epoch = _published_epoch(run, curve)
     published = []
     for generator_name, exported in manifest["generators"].items():
         metadata = exported["metadata"]
@@ -194,7 +211,7 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
                                 os.path.join(staging, "savedmodel.tar.gz"))
             save_png(_sample_grid(onnx_path, metadata["dataset"]), os.path.join(staging, "samples.png"))
             if curve is not None:
-                save_png(curve_plot(*curve), os.path.join(staging, CURVE_FILE))
+                save_png(curve_plot(*curve, best=published_epoch), os.path.join(staging, CURVE_FILE))
             write_json(os.path.join(staging, "evaluation.json"), metrics)
             inputs, output = _description(metadata)
             entry = {"version": version, "variant": metadata["variant"], "dataset": metadata["dataset"],
@@ -206,10 +223,10 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
                      "checkpoint": metadata["checkpoint"], "weights": metadata["weights"],
                      "gate": {"passed": not failures[generator_name], "failures": failures[generator_name]}}
             if curve is not None:
-                epochs, values, label, lower_is_better = curve
-                best = int(np.argmin(values) if lower_is_better else np.argmax(values))
-                entry["quality_curve"] = {"file": CURVE_FILE, "measure": label, "best_epoch": int(epochs[best]),
-                                          "best_value": float(values[best])}
+                epochs, values, label, _ = curve
+                entry["quality_curve"] = {"file": CURVE_FILE, "measure": label,
+                                          "best_epoch": int(epochs[published_epoch]),
+                                          "best_value": float(values[published_epoch])}
             if metadata["kind"] == "translation":
                 entry["direction"] = metadata["direction"]
             files = [f for f in sorted(os.listdir(staging)) if f != TEST_SET]

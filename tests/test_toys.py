@@ -110,20 +110,32 @@ def test_standing_statistics_are_the_mean_of_the_batch_statistics():
 
 
 def test_quality_probe_draws_other_noise_than_the_published_evaluation():
-    from training.evaluate import QualityProbe
-    from zoo.prior import latents
+    from training.evaluate import QualityProbe, evaluate_toy
 
-    probe = QualityProbe("ring8", 2500, seed=0)
-    # the best epoch is picked on the probe's samples; evaluation (seed 0 by default) must not reuse them
-    assert not np.array_equal(latents(100, 2, probe.noise), latents(100, 2, 0))
-    assert np.array_equal(latents(100, 2, probe.noise), latents(100, 2, QualityProbe("ring8", 2500, 0).noise))
+    class PointGenerators:  # what the probe and evaluation read of a generator; records every z it is given
+        kind, dataset, latent_dim, num_classes = "noise", "ring8", 2, 0
+
+        def __init__(self):
+            self.z = []
+
+        def generate(self, z, labels):
+            self.z.append(z)
+            return np.zeros((len(z), 2), np.float32)
+
+    probed, evaluated = PointGenerators(), PointGenerators()
+    QualityProbe("ring8", 2500, seed=0).measure(probed)
+    QualityProbe("ring8", 2500, seed=0).measure(probed)
+    evaluate_toy(evaluated, 0)  # what `python -m training.evaluate` and publishing measure, seed 0
+    # the best epoch is picked on the probe's samples, the same at every epoch, never the evaluation's
+    assert np.array_equal(*probed.z) and not np.array_equal(probed.z[0], evaluated.z[0])
 
 
 def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_path):
     from PIL import Image
 
-    from export.cards import read_index
+    from export.cards import card, read_index
     from export.publish import publish_run
+    from training.run import RunFolder
     from training.train import train
     from zoo.files import sha256_of
 
@@ -139,8 +151,14 @@ def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_p
         assert picture.size[0] == picture.size[1] > 100  # a scatter of points, not an image grid
     text = (folder / "card.md").read_text()
     assert "PacGAN table 1, GAN" in text and "MLP nets" in text and "DCGAN" not in text
-    assert 'zoo.load("tiny-ring8").sample(2500, output="float")' in text
+    assert 'zoo.load("tiny-ring8").sample(1000, output="float")' in text
+    assert "(points of the plane, unbounded)" in text  # not the data's [-1, 1]: grid25's modes lie at 4
     # the card lists every other file with its hash; its own hash is in the index
     for name, record in entry["files"].items():
         assert (record["sha256"] in text) == (name != "card.md")
         assert record["sha256"] == sha256_of(str(folder / name))
+    # the curve names the checkpoint that was exported: the probe's score (modes missed + share missed)
+    # picks it, not the share alone
+    assert entry["quality_curve"]["best_epoch"] == RunFolder(run).best_record()["epoch"]
+    del entry["config"]["train_examples"]  # a run on the default number of points
+    assert f"{datasets.TOY_EXAMPLES:,} training points" in card("tiny-ring8", entry, "samples.png")

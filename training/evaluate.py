@@ -40,8 +40,9 @@ MAX_SAMPLES = 100_000  # generated images held in memory at once: about 300 MB a
 MAX_STEPS = 1_000_000
 TOY_SAMPLES = 2_500  # the PacGAN protocol
 #: the quality probe draws its z from the stream [seed, PROBE_STREAM], never from the int seed that evaluation
-#: takes: the best checkpoint is chosen on other noise than its published figures are measured on, so that
-#: picking the best of hundreds of epochs does not pick the luckiest draw of the same samples
+#: takes: the best checkpoint is chosen on other noise than its published figures are measured with, so that
+#: picking the best of hundreds of epochs does not pick the luckiest draw of the same z (the real test images
+#: that FID and CycleGAN's measures compare with are the same in both)
 PROBE_STREAM = 1
 INCEPTION_SIZE = 299
 FGAN_TABLE = "fgan-1d"
