@@ -50,11 +50,16 @@ def quality_curve(run):
     return None
 
 
+def best_index(values, lower_is_better):
+    """The index of the best of `values`."""
+    return int(np.argmin(values) if lower_is_better else np.argmax(values))
+
+
 def curve_plot(epochs, values, label, lower_is_better, best=None):
     """A line chart of `values` against `epochs` (uint8 RGB array), the published checkpoint's point circled:
     index `best`, by default the best value."""
     if best is None:
-        best = int(np.argmin(values) if lower_is_better else np.argmax(values))
+        best = best_index(values, lower_is_better)
     return line_chart([(label, epochs, values, (31, 119, 180))],
                       f"{label} during training; published: {values[best]:.4g} at epoch {epochs[best]}", "epoch",
                       label, marked=(epochs[best], values[best]))

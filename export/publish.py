@@ -24,7 +24,8 @@ import numpy as np
 from zoo.runtime import OnnxGenerator
 from zoo.files import atomic_writer, exclusive_lock, move_into_place, sha256_of, write_json
 from zoo.grid import image_grid, points_plot, save_png
-from export.cards import CURVE_FILE, PACGAN_TABLE, card, curve_plot, headline, quality_curve, read_index, write_index
+from export.cards import (CURVE_FILE, PACGAN_TABLE, best_index, card, curve_plot, headline, quality_curve, read_index,
+                          write_index)
 from zoo.errors import ZooError
 from zoo.hub import REPOSITORY_HUB, check_name
 from zoo.testdata import TEST_SET
@@ -169,7 +170,7 @@ def _published_epoch(run, curve):
     record = RunFolder(run).best_record()
     if record is not None and record["epoch"] in epochs:
         return int(np.flatnonzero(epochs == record["epoch"])[0])
-    return int(np.argmin(values) if lower_is_better else np.argmax(values))
+    return best_index(values, lower_is_better)
 
 
 def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force=False):
