@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from export.cards import PACGAN_TABLE
+from zoo.metrics import PACGAN_TABLE
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -16,6 +16,7 @@ from zoo.classifier import CLASS_NAMES
 from zoo.files import atomic_writer, write_json
 from zoo.grid import line_chart
 from zoo.hub import INDEX, REPOSITORY_HUB
+from zoo.metrics import PACGAN_TABLE
 
 CURVE_FILE = "quality.png"
 #: Inception FIDs on Fashion-MNIST, "Are GANs Created Equal?" (Lucic et al. 2018), best over a large search
@@ -26,9 +27,6 @@ WEIGHTS_LICENCE = "Apache-2.0, like the code"
 DATA_LICENCE = ("Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, Zalando Research), MIT licence; images from "
                 "the Debian package dataset-fashion-mnist")
 TOY_DATA_LICENCE = "none needed, the points are drawn by the project's own code (training/data.py)"
-#: PacGAN's table 1 (Lin et al. 2018), means over their runs: (modes covered, share of high-quality samples)
-PACGAN_TABLE = {("ring8", "gan"): (6.3, 0.982), ("grid25", "gan"): (17.3, 0.948),
-                ("ring8", "gan-pack4"): (7.8, 0.959), ("grid25", "gan-pack4"): (24.8, 0.936)}
 TOY_LAYOUT = {"ring8": "on the unit circle", "grid25": "on the grid {-4, -2, 0, 2, 4}^2"}
 #: the measure a curve shows, in order of preference, with its label and whether lower is better
 CURVE_MEASURES = (("fid", "domain FID", True), ("target_share_a2b", "A->B target-class share", False),

@@ -24,10 +24,11 @@ import numpy as np
 from zoo.runtime import OnnxGenerator
 from zoo.files import atomic_writer, exclusive_lock, move_into_place, sha256_of, write_json
 from zoo.grid import image_grid, points_plot, save_png
-from export.cards import (CURVE_FILE, PACGAN_TABLE, best_index, card, curve_plot, headline, quality_curve, read_index,
+from export.cards import (CURVE_FILE, best_index, card, curve_plot, headline, quality_curve, read_index,
                           write_index)
 from zoo.errors import ZooError
 from zoo.hub import REPOSITORY_HUB, check_name
+from zoo.metrics import toy_gate_failures
 from zoo.testdata import TEST_SET
 
 DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
@@ -126,8 +127,6 @@ def _model_name(base, metadata):
 #: The zoo's quality gate. A model below it is published only with --force, which writes the failures onto
 #: its card. Precision is not part of it: k-NN precision rates near-constant images highly (0.997 for noise).
 GATE = {"fid": 100.0, "recall": 0.5, "label_accuracy": 0.9, "target_class_share": 0.9}
-#: the toys' gate: PacGAN's GAN row (Lin et al. 2018, table 1), modes covered and share of high quality
-TOY_GATE = {toy: PACGAN_TABLE[(toy, "gan")] for toy in ("ring8", "grid25")}
 
 
 class PublishError(ZooError, RuntimeError):
@@ -142,12 +141,7 @@ def gate_failures(metrics, dataset):
                 f"below {GATE['target_class_share']}" for d in ("A->B", "B->A")
                 if d in t and t[d]["target_class_share"] < GATE["target_class_share"]]
     if "modes" in metrics:
-        modes, quality = TOY_GATE[dataset]
-        m = metrics["modes"]
-        failures = [f"{m['modes_covered']} modes covered, below {modes}"] if m["modes_covered"] < modes else []
-        if m["high_quality"] < quality:
-            failures.append(f"{m['high_quality']:.3f} of samples high quality, below {quality}")
-        return failures
+        return toy_gate_failures(metrics["modes"]["modes_covered"], metrics["modes"]["high_quality"], dataset)
     failures = []
     if metrics["fid"] > GATE["fid"]:
         failures.append(f"domain FID {metrics['fid']:.1f}, above {GATE['fid']:g}")

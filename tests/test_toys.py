@@ -6,7 +6,7 @@ import pytest
 from benchmarks.toy_misses import miss_breakdown, standing_statistics
 from benchmarks.toy_modes import (TOYS, VARIANTS, format_table, generator_steps_per_epoch,
                                   recipe_path, run_config, summarise)
-from export.cards import PACGAN_TABLE
+from zoo.metrics import PACGAN_TABLE
 from training import data as datasets
 from training.config import read_config_file, resolve
 from training.run import build_model
@@ -128,6 +128,41 @@ def test_quality_probe_draws_other_noise_than_the_published_evaluation():
     evaluate_toy(evaluated, 0)  # what `python -m training.evaluate` and publishing measure, seed 0
     # the best epoch is picked on the probe's samples, the same at every epoch, never the evaluation's
     assert np.array_equal(*probed.z) and not np.array_equal(probed.z[0], evaluated.z[0])
+
+
+def test_the_probe_never_keeps_an_epoch_below_the_gate_over_one_above_it():
+    from training.evaluate import QualityProbe
+
+    probe = QualityProbe("grid25", 2500)
+    quality = PACGAN_TABLE[("grid25", "gan")][1]
+    many_modes_below = probe.score({"modes_covered": 22, "high_quality": 0.90})
+    fewer_modes_above = probe.score({"modes_covered": 18, "high_quality": 0.97})
+    most_modes_above = probe.score({"modes_covered": 19, "high_quality": 0.965})
+    assert most_modes_above < fewer_modes_above < many_modes_below
+    # passing on the probe's own draw by less than its noise is not passing: evaluation draws other samples
+    barely = probe.score({"modes_covered": 19, "high_quality": quality + 0.001})
+    assert barely > fewer_modes_above
+    # among epochs below the gate, the usual rule decides: a mode outweighs any share of quality
+    assert probe.score({"modes_covered": 23, "high_quality": 0.5}) < many_modes_below < barely
+
+
+def test_a_resumed_run_rescores_its_best_epoch_by_todays_rule(tmp_path):
+    from training.callbacks import QualityEvaluation
+    from training.evaluate import QualityProbe
+
+    class Run:  # a best.json kept by an earlier rule: missed modes plus missed share, no gate
+        def __init__(self, record):
+            self.record = record
+
+        def best_record(self):
+            return self.record
+
+    old = {"epoch": 120, "score": 3.1036, "modes_covered": 22, "high_quality": 0.8964}
+    probe = QualityProbe("grid25", 2500)
+    evaluation = QualityEvaluation(Run(old), probe, 1, {"epochs": 400}, 0)
+    assert evaluation.best_score == probe.score(old) > probe.score({"modes_covered": 19, "high_quality": 0.96})
+    lacking = {"epoch": 3, "score": 0.25}  # no measures to rescore: its own score stands
+    assert QualityEvaluation(Run(lacking), probe, 1, {"epochs": 400}, 0).best_score == 0.25
 
 
 def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_path):

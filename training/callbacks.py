@@ -76,7 +76,15 @@ class QualityEvaluation(keras.callbacks.Callback):
         self.run, self.probe, self.every, self.config, self.num_classes = run, probe, every, config, num_classes
         self.epochs = config["epochs"]
         record = run.best_record()
-        self.best_score = record["score"] if record else float("inf")
+        self.best_score = self.rescore(record) if record else float("inf")
+
+    def rescore(self, record):
+        """The best epoch's score by today's rule (the rule may have changed since it was kept); its own
+        score when it lacks a measure that the rule needs."""
+        try:
+            return self.probe.score(record)
+        except KeyError:
+            return record["score"]
 
     def on_epoch_end(self, epoch, logs=None):
         epochs_done = epoch + 1

@@ -8,6 +8,12 @@
 
 import numpy as np
 
+#: PacGAN's table 1 (Lin et al. 2018), means over their runs: (modes covered, share of high-quality samples)
+PACGAN_TABLE = {("ring8", "gan"): (6.3, 0.982), ("grid25", "gan"): (17.3, 0.948),
+                ("ring8", "gan-pack4"): (7.8, 0.959), ("grid25", "gan-pack4"): (24.8, 0.936)}
+#: the toys' quality gate: PacGAN's GAN row, modes covered and share of high quality
+TOY_GATE = {toy: PACGAN_TABLE[(toy, "gan")] for toy in ("ring8", "grid25")}
+
 
 def gaussian_statistics(features):
     features = np.asarray(features, np.float64)
@@ -101,3 +107,17 @@ def mode_coverage(samples, modes, std, radius=3.0):
     reverse_kl = float(np.sum(shares[present] * np.log(shares[present] * len(modes))))
     return {"modes_covered": int(present.sum()), "modes": len(modes),
             "high_quality": float(high_quality.mean()), "reverse_kl": reverse_kl}
+
+
+def toy_gate_failures(modes_covered, high_quality, toy, quality_margin=0.0):
+    """Why a toy generator with this mode coverage fails the gate (TOY_GATE), in words; empty: it passes.
+
+    quality_margin raises the bound on the share of high quality, for a caller that must clear it on
+    another draw of samples than the one measured.
+    """
+    modes, quality = TOY_GATE[toy]
+    quality += quality_margin
+    failures = [f"{modes_covered} modes covered, below {modes}"] if modes_covered < modes else []
+    if high_quality < quality:
+        failures.append(f"{high_quality:.3f} of samples high quality, below {quality:.3g}")
+    return failures
