@@ -163,6 +163,11 @@ def test_a_resumed_run_rescores_its_best_epoch_by_todays_rule(tmp_path):
     assert evaluation.best_score == probe.score(old) > probe.score({"modes_covered": 19, "high_quality": 0.96})
     lacking = {"epoch": 3, "score": 0.25}  # no measures to rescore: its own score stands
     assert QualityEvaluation(Run(lacking), probe, 1, {"epochs": 400}, 0).best_score == 0.25
+    translation = QualityProbe("fashion_mnist:5-7", 1000)
+    kept = {"epoch": 18, "score": 0.1063, "target_share_a2b": 0.975, "target_share_b2a": 0.985,
+            "cycle_l1_A": 0.0993, "cycle_l1_B": 0.0734}
+    assert QualityEvaluation(Run(kept), translation, 1, {"epochs": 20}, 0).best_score == pytest.approx(0.1063, abs=1e-4)
+    assert QualityEvaluation(Run(lacking), translation, 1, {"epochs": 20}, 0).best_score == 0.25
 
 
 def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_path):

@@ -347,11 +347,11 @@ class QualityProbe:
             # the usual score is at most modes + 1: the penalty puts every epoch below the gate after all above it
             return float(modes - metrics["modes_covered"] + 1 - metrics["high_quality"]
                          + (modes + 1 if below_gate else 0))
-        if "fid" in metrics:
+        if self.dataset == "fashion_mnist":
             return float(metrics["fid"])
-        shares = [v for k, v in metrics.items() if k.startswith("target_share_")]
-        cycles = [v for k, v in metrics.items() if k.startswith("cycle_l1")]
-        return float(1 - np.mean(shares) + (np.mean(cycles) if cycles else 0))
+        # CycleGAN: a training run translates and measures both ways
+        shares = metrics["target_share_a2b"], metrics["target_share_b2a"]
+        return float(1 - np.mean(shares) + np.mean([metrics["cycle_l1_A"], metrics["cycle_l1_B"]]))
 
 
 def latents_and_labels(generators, n, seed):
