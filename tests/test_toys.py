@@ -144,6 +144,13 @@ def test_the_probe_never_keeps_an_epoch_below_the_gate_over_one_above_it():
     assert barely > fewer_modes_above
     # among epochs below the gate, the usual rule decides: a mode outweighs any share of quality
     assert probe.score({"modes_covered": 23, "high_quality": 0.5}) < many_modes_below < barely
+    # the raised bound: two standard errors of a share of 2,500 samples
+    raised = quality + 2 * np.sqrt(quality * (1 - quality) / 2500)
+    just_over = probe.score({"modes_covered": 18, "high_quality": raised + 1e-4})
+    just_under = probe.score({"modes_covered": 25, "high_quality": raised - 1e-4})
+    assert just_over < 26 < just_under  # 26: the penalty, modes + 1
+    assert QualityProbe("fashion_mnist:5-7", 1000).score(
+        {"target_share_a2b": 0.9, "target_share_b2a": 0.8, "cycle_l1_A": 0.1, "cycle_l1_B": 0.3}) == pytest.approx(1 - 0.85 + 0.2)
 
 
 def test_a_resumed_run_rescores_its_best_epoch_by_todays_rule(tmp_path):
@@ -166,7 +173,9 @@ def test_a_resumed_run_rescores_its_best_epoch_by_todays_rule(tmp_path):
     translation = QualityProbe("fashion_mnist:5-7", 1000)
     kept = {"epoch": 18, "score": 0.1063, "target_share_a2b": 0.975, "target_share_b2a": 0.985,
             "cycle_l1_A": 0.0993, "cycle_l1_B": 0.0734}
-    assert QualityEvaluation(Run(kept), translation, 1, {"epochs": 20}, 0).best_score == pytest.approx(0.1063, abs=1e-4)
+    # as the rule before: the mean target share missed plus the mean cycle error
+    assert QualityEvaluation(Run(kept), translation, 1, {"epochs": 20}, 0).best_score == (
+        1 - (0.975 + 0.985) / 2 + (0.0993 + 0.0734) / 2)
     assert QualityEvaluation(Run(lacking), translation, 1, {"epochs": 20}, 0).best_score == 0.25
 
 
@@ -197,8 +206,8 @@ def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_p
     for name, record in entry["files"].items():
         assert (record["sha256"] in text) == (name != "card.md")
         assert record["sha256"] == sha256_of(str(folder / name))
-    # the curve names the checkpoint that was exported: the probe's score (modes missed + share missed)
-    # picks it, not the share alone
+    # the curve names the checkpoint that was exported: the probe's score (the gate, then modes missed +
+    # share missed) picks it, not the share alone
     assert entry["quality_curve"]["best_epoch"] == RunFolder(run).best_record()["epoch"]
     del entry["config"]["train_examples"]  # a run on the default number of points
     assert f"{datasets.TOY_EXAMPLES:,} training points" in card("tiny-ring8", entry, "samples.png")

@@ -80,10 +80,10 @@ class QualityEvaluation(keras.callbacks.Callback):
 
     def rescore(self, record):
         """The best epoch's score by today's rule (the rule may have changed since it was kept); its own
-        score when it lacks a measure that the rule needs."""
+        score when it lacks a measure that the rule needs or holds one that is not a number."""
         try:
             return self.probe.score(record)
-        except KeyError:
+        except (KeyError, TypeError, ValueError):
             return record["score"]
 
     def on_epoch_end(self, epoch, logs=None):

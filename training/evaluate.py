@@ -294,7 +294,8 @@ class QualityProbe:
     fashion_mnist: domain FID, precision and recall of `n` generated images against the test split (and
     the label accuracy of a conditional generator); the score is the FID. ring8, grid25: PacGAN's mode
     coverage; the score counts missed modes plus the share of low-quality samples, and an epoch below the
-    toy's gate (zoo.metrics.TOY_GATE) scores worse than every epoch above it. fashion_mnist:A-B (CycleGAN):
+    toy's gate (zoo.metrics.TOY_GATE, its share raised by two standard errors) scores worse than every
+    epoch above it. fashion_mnist:A-B (CycleGAN):
     the target-class share both ways and the cycle L1 error; the score is the mean share missed plus the
     mean cycle error. Lower scores are better.
     """
@@ -340,13 +341,14 @@ class QualityProbe:
 
             modes = len(toy_modes(self.dataset))
             # the z of the evaluation that publishing gates on is another draw than the probe's, and the best of
-            # hundreds of epochs is the luckiest draw of its own: clear the bound by two standard errors
+            # hundreds of epochs is the luckiest draw of its own: the share must clear the gate by two standard
+            # errors of a share of TOY_SAMPLES samples (the modes, whole numbers above the gate's means, by none)
             quality = TOY_GATE[self.dataset][1]
             margin = 2 * np.sqrt(quality * (1 - quality) / TOY_SAMPLES)
-            below_gate = toy_gate_failures(metrics["modes_covered"], metrics["high_quality"], self.dataset, margin)
+            gate_misses = toy_gate_failures(metrics["modes_covered"], metrics["high_quality"], self.dataset, margin)
             # the usual score is at most modes + 1: the penalty puts every epoch below the gate after all above it
             return float(modes - metrics["modes_covered"] + 1 - metrics["high_quality"]
-                         + (modes + 1 if below_gate else 0))
+                         + (modes + 1 if gate_misses else 0))
         if self.dataset == "fashion_mnist":
             return float(metrics["fid"])
         # CycleGAN: a training run translates and measures both ways

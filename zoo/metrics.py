@@ -119,5 +119,5 @@ def toy_gate_failures(modes_covered, high_quality, toy, quality_margin=0.0):
     quality += quality_margin
     failures = [f"{modes_covered} modes covered, below {modes}"] if modes_covered < modes else []
     if high_quality < quality:
-        failures.append(f"{high_quality:.3f} of samples high quality, below {quality:.3g}")
+        failures.append(f"{high_quality:.3f} of samples high quality, below {quality:g}")
     return failures
