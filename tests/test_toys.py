@@ -149,11 +149,11 @@ def test_the_probe_never_keeps_an_epoch_below_the_gate_over_one_above_it():
     just_over = probe.score({"modes_covered": 18, "high_quality": raised + 1e-4})
     just_under = probe.score({"modes_covered": 25, "high_quality": raised - 1e-4})
     assert just_over < 26 < just_under  # 26: the penalty, modes + 1
-    assert QualityProbe("fashion_mnist:5-7", 1000).score(
-        {"target_share_a2b": 0.9, "target_share_b2a": 0.8, "cycle_l1_A": 0.1, "cycle_l1_B": 0.3}) == pytest.approx(1 - 0.85 + 0.2)
+    cyclegan = {"target_share_a2b": 0.9, "target_share_b2a": 0.8, "cycle_l1_A": 0.1, "cycle_l1_B": 0.3}
+    assert QualityProbe("fashion_mnist:5-7", 1000).score(cyclegan) == pytest.approx(1 - 0.85 + 0.2)
 
 
-def test_a_resumed_run_rescores_its_best_epoch_by_todays_rule(tmp_path):
+def test_a_resumed_run_rescores_its_best_epoch_by_todays_rule():
     from training.callbacks import QualityEvaluation
     from training.evaluate import QualityProbe
 

@@ -295,9 +295,8 @@ class QualityProbe:
     the label accuracy of a conditional generator); the score is the FID. ring8, grid25: PacGAN's mode
     coverage; the score counts missed modes plus the share of low-quality samples, and an epoch below the
     toy's gate (zoo.metrics.TOY_GATE, its share raised by two standard errors) scores worse than every
-    epoch above it. fashion_mnist:A-B (CycleGAN):
-    the target-class share both ways and the cycle L1 error; the score is the mean share missed plus the
-    mean cycle error. Lower scores are better.
+    epoch above it. fashion_mnist:A-B (CycleGAN): the target-class share both ways and the cycle L1 error;
+    the score is the mean share missed plus the mean cycle error. Lower scores are better.
     """
 
     def __init__(self, dataset, n, seed=0):
@@ -307,7 +306,16 @@ class QualityProbe:
             test_images, self.test_labels = real_images("test")
             self.test_features = self.features(test_images)
             self.test_radii = knn_radii(self.test_features)
-        elif dataset not in TOYS and not dataset.startswith("fashion_mnist:"):
+        elif dataset in TOYS:
+            from training.data import toy_modes
+
+            self.modes = len(toy_modes(dataset))
+            # the z of the evaluation that publishing gates on is another draw than the probe's, and the best of
+            # hundreds of epochs is the luckiest draw of its own: the share must clear the gate by two standard
+            # errors of a share of TOY_SAMPLES samples (the modes, whole numbers above the gate's means, by none)
+            quality = TOY_GATE[dataset][1]
+            self.gate_margin = 2 * np.sqrt(quality * (1 - quality) / TOY_SAMPLES)
+        elif not dataset.startswith("fashion_mnist:"):
             raise EvaluationError(f"no quality measure for dataset {dataset} during training: --eval-every "
                                   "knows fashion_mnist, ring8, grid25 and fashion_mnist:A-B")
 
@@ -337,18 +345,11 @@ class QualityProbe:
         """The score of measure()'s metrics, also of those in an earlier run's best.json (so that a resumed
         run compares its epochs with the best one by today's rule)."""
         if self.dataset in TOYS:
-            from training.data import toy_modes
-
-            modes = len(toy_modes(self.dataset))
-            # the z of the evaluation that publishing gates on is another draw than the probe's, and the best of
-            # hundreds of epochs is the luckiest draw of its own: the share must clear the gate by two standard
-            # errors of a share of TOY_SAMPLES samples (the modes, whole numbers above the gate's means, by none)
-            quality = TOY_GATE[self.dataset][1]
-            margin = 2 * np.sqrt(quality * (1 - quality) / TOY_SAMPLES)
-            gate_misses = toy_gate_failures(metrics["modes_covered"], metrics["high_quality"], self.dataset, margin)
+            gate_misses = toy_gate_failures(metrics["modes_covered"], metrics["high_quality"], self.dataset,
+                                            self.gate_margin)
             # the usual score is at most modes + 1: the penalty puts every epoch below the gate after all above it
-            return float(modes - metrics["modes_covered"] + 1 - metrics["high_quality"]
-                         + (modes + 1 if gate_misses else 0))
+            return float(self.modes - metrics["modes_covered"] + 1 - metrics["high_quality"]
+                         + (self.modes + 1 if gate_misses else 0))
         if self.dataset == "fashion_mnist":
             return float(metrics["fid"])
         # CycleGAN: a training run translates and measures both ways
