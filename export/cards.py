@@ -277,7 +277,11 @@ def _curve(name, entry, samples_path):
     if curve is None:
         return "No quality curve: the run was trained without `--eval-every`."
     path = os.path.join(os.path.dirname(samples_path), curve["file"])
-    if "modes" in entry["metrics"]:
+    draws = entry["config"].get("probe_draws", 1)  # runs from before the option had one
+    if "modes" in entry["metrics"] and draws > 1:
+        measured = (f"as the mean of {draws} draws of {entry['metrics']['modes']['samples']:,} samples, every one "
+                    "of which had to pass the gate; the table above is one draw")
+    elif "modes" in entry["metrics"]:
         measured = f"on {entry['metrics']['modes']['samples']:,} samples, as the table above"
     elif "translation" in entry["metrics"]:
         measured = "on the test images, as the table above"

@@ -130,6 +130,39 @@ def test_quality_probe_draws_other_noise_than_the_published_evaluation():
     assert np.array_equal(*probed.z) and not np.array_equal(probed.z[0], evaluated.z[0])
 
 
+def test_a_probe_of_several_draws_scores_their_mean_and_gates_on_the_worst():
+    from training.evaluate import QualityProbe, evaluate_toy
+
+    class GridGenerators:  # a generator of the grid's modes, its first 50 outputs on the paths between them
+        kind, dataset, latent_dim, num_classes = "noise", "grid25", 2, 0
+
+        def __init__(self, modes):
+            self.z, self.modes = [], modes
+
+        def generate(self, z, labels):
+            self.z.append(z)
+            mode = np.floor(np.abs(z[:, 0]) * 1e6).astype(int) % self.modes  # a mode per z, by its digits
+            points = datasets.toy_modes("grid25")[mode].astype(np.float32)
+            points[:50] += 0.5
+            return points
+
+    generators = GridGenerators(25)
+    metrics, score = QualityProbe("grid25", 2500, seed=0, draws=3).measure(generators)
+    evaluate_toy(generators, 0)
+    # three draws of their own, none the evaluation's nor the one-draw probe's z
+    first, second, third, evaluated = generators.z
+    one_draw = GridGenerators(25)
+    QualityProbe("grid25", 2500, seed=0).measure(one_draw)
+    assert len({z.tobytes() for z in (first, second, third, evaluated, one_draw.z[0])}) == 5
+    assert metrics == {"modes_covered": 25.0, "high_quality": 0.98, "fewest_modes_covered": 25,
+                       "lowest_high_quality": 0.98}
+    assert score == pytest.approx(1 - 0.98)
+    # the mean passes the gate, the worst draw does not: the epoch ranks below every epoch that passes
+    probe = QualityProbe("grid25", 2500, draws=3)
+    unlucky = {"modes_covered": 19.0, "high_quality": 0.97, "fewest_modes_covered": 17, "lowest_high_quality": 0.96}
+    assert probe.score(unlucky) > 26 > probe.score({**unlucky, "fewest_modes_covered": 18})
+
+
 def test_the_probe_never_keeps_an_epoch_below_the_gate_over_one_above_it():
     from training.evaluate import QualityProbe
 
@@ -190,7 +223,7 @@ def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_p
 
     run, hub = str(tmp_path / "ring8"), str(tmp_path / "hub")
     train({"dataset": "ring8", "width": 8, "latent_dim": 2, "train_examples": 256, "batch_size": 32,
-           "epochs": 2, "eval_every": 1}, run, verbose=0)
+           "epochs": 2, "eval_every": 1, "probe_draws": 2}, run, verbose=0)
     assert publish_run(run, "tiny-ring8", hub, force=True) == ["tiny-ring8"]  # 2 epochs: below the gate
     entry = read_index(hub)["models"]["tiny-ring8"]
     assert entry["dataset"] == "ring8" and entry["output"]["name"] == "samples"
@@ -209,5 +242,8 @@ def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_p
     # the curve names the checkpoint that was exported: the probe's score (the gate, then modes missed +
     # share missed) picks it, not the share alone
     assert entry["quality_curve"]["best_epoch"] == RunFolder(run).best_record()["epoch"]
-    del entry["config"]["train_examples"]  # a run on the default number of points
-    assert f"{datasets.TOY_EXAMPLES:,} training points" in card("tiny-ring8", entry, "samples.png")
+    assert "(measured during training as the mean of 2 draws of 2,500 samples, every one of which" in text
+    del entry["config"]["train_examples"], entry["config"]["probe_draws"]  # a run from before the option
+    text = card("tiny-ring8", entry, "samples.png")
+    assert f"{datasets.TOY_EXAMPLES:,} training points" in text
+    assert "(measured during training on 2,500 samples, as the table above)" in text

@@ -100,6 +100,8 @@ def test_overwrite_replaces_a_run(tmp_path):
     (["--batch-size", "ten"], "invalid int value"),
     (["--dataset", "no_such_set"], "unknown dataset 'no_such_set'"),
     (["--resume"], "--resume needs --out"),
+    (["--probe-draws", "4"], "probe_draws applies to the toys ring8 and grid25, not fashion_mnist: leave it at 1"),
+    (["--dataset", "ring8", "--probe-draws", "0"], "probe_draws must be positive"),
 ])
 def test_cli_errors_are_one_line_with_exit_code_2(argv, message, capsys, tmp_path):
     try:

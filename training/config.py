@@ -10,6 +10,7 @@ import math
 
 from zoo.models import VARIANTS, Option
 from zoo.errors import ZooError, shorten, shortened_repr
+from zoo.metrics import TOY_GATE
 
 QUICK_SAMPLES = 5_000  # generated images per evaluation during training: seconds, not a minute
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
@@ -33,6 +34,9 @@ COMMON_OPTIONS = {
     "eval_every": Option(0, "measure sample quality every N epochs (domain FID, precision, recall on "
                          f"{QUICK_SAMPLES} samples; for toys and CycleGAN their own measures), log it, and keep "
                          "the best checkpoint in checkpoints/best/; 0: never", non_negative=True),
+    "probe_draws": Option(1, "toys (ring8, grid25): judge each measured epoch on N independent draws of "
+                          "2,500 samples: every draw must pass the gate, and their mean is the score, so that "
+                          "one lucky draw cannot pick the best checkpoint", positive=True),
     # how to train, not what: these may change when a run is resumed elsewhere
     "strategy": Option("auto", "auto (mirrored when more than one GPU is visible, else default), default, "
                        "mirrored, multiworker (TF_CONFIG) or tpu", choices=STRATEGIES),
@@ -50,7 +54,7 @@ COMMON_OPTIONS = {
 #: may differ from the saved config when resuming: training longer is what resuming is for, and a lower
 #: learning rate is how a diverged run goes on (cyclegan's follows a schedule fixed at the start)
 RESUMABLE_CHANGES = ("epochs", "strategy", "replicas", "mixed_precision", "jit", "steps_per_execution",
-                     "deterministic", "learning_rate", "eval_every")
+                     "deterministic", "learning_rate", "eval_every", "probe_draws")
 
 
 #: inclusive bounds beyond an option's `positive` or `non_negative`: sizes whose typo would exhaust memory
@@ -65,6 +69,7 @@ BOUNDS = {
     "train_examples": (1, 2**31 - 1),
     "replicas": (1, 256),
     "steps_per_execution": (1, 10_000),
+    "probe_draws": (1, 100),
     "d_steps": (1, 1000),
     "n_critic": (1, 1000),
     "pool_size": (0, 100_000),
@@ -136,6 +141,9 @@ def resolve(overrides):
               for key, option in options.items()}
     if config["ema"] >= 1:
         raise ConfigError(f"ema is a decay in [0, 1) (e.g. 0.999), got {config['ema']}")
+    if config["probe_draws"] != 1 and config["dataset"] not in TOY_GATE:
+        raise ConfigError(f"probe_draws applies to the toys ring8 and grid25, not {shorten(config['dataset'], 40)}: "
+                          "leave it at 1")
     if VARIANTS[model].steps_chosen_in_python and config["steps_per_execution"] != 1:
         raise ConfigError(f"{model} picks each step (critic or generator) in Python: use steps_per_execution 1")
     return config

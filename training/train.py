@@ -65,7 +65,8 @@ def _train(run, config, strategy, chief, resume, overwrite, verbose):
                           f"of {pack}: use a --batch-size that is a multiple of {replicas * pack}")
     data = datasets.load(config["dataset"], limit=config["train_examples"],
                          image_size=config["image_size"], seed=config["seed"])
-    probe = QualityProbe(config["dataset"], QUICK_SAMPLES, config["seed"]) if config["eval_every"] else None
+    probe = (QualityProbe(config["dataset"], QUICK_SAMPLES, config["seed"], config["probe_draws"])
+             if config["eval_every"] else None)
     keras.config.set_dtype_policy("mixed_float16" if config["mixed_precision"] else "float32")
     keras.utils.set_random_seed(config["seed"])
     if config["deterministic"]:
