@@ -279,8 +279,8 @@ def _curve(name, entry, samples_path):
     path = os.path.join(os.path.dirname(samples_path), curve["file"])
     draws = entry["config"].get("probe_draws", 1)  # runs from before the option had one
     if "modes" in entry["metrics"] and draws > 1:
-        measured = (f"as the mean of {draws} draws of {entry['metrics']['modes']['samples']:,} samples, every one "
-                    "of which had to pass the gate; the table above is one draw")
+        measured = (f"as the mean of {draws} draws of {entry['metrics']['modes']['samples']:,} samples, an epoch "
+                    "counting as above the gate only when every draw was; the table above is one draw")
     elif "modes" in entry["metrics"]:
         measured = f"on {entry['metrics']['modes']['samples']:,} samples, as the table above"
     elif "translation" in entry["metrics"]:

@@ -1,5 +1,7 @@
 """The toy recipes (PacGAN's 2-D setup), their nets, and the aggregation of benchmarks/toy_modes.py."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -152,7 +154,9 @@ def test_a_probe_of_several_draws_scores_their_mean_and_gates_on_the_worst():
     # three draws of their own, none the evaluation's nor the one-draw probe's z
     first, second, third, evaluated = generators.z
     one_draw = GridGenerators(25)
-    QualityProbe("grid25", 2500, seed=0).measure(one_draw)
+    one_draw_metrics, _ = QualityProbe("grid25", 2500, seed=0).measure(one_draw)
+    assert one_draw_metrics == {"modes_covered": 25, "high_quality": 0.98}  # as before the option: its own count
+    assert isinstance(one_draw_metrics["modes_covered"], int)
     assert len({z.tobytes() for z in (first, second, third, evaluated, one_draw.z[0])}) == 5
     assert metrics == {"modes_covered": 25.0, "high_quality": 0.98, "fewest_modes_covered": 25,
                        "lowest_high_quality": 0.98}
@@ -242,8 +246,24 @@ def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_p
     # the curve names the checkpoint that was exported: the probe's score (the gate, then modes missed +
     # share missed) picks it, not the share alone
     assert entry["quality_curve"]["best_epoch"] == RunFolder(run).best_record()["epoch"]
-    assert "(measured during training as the mean of 2 draws of 2,500 samples, every one of which" in text
+    assert "(measured during training as the mean of 2 draws of 2,500 samples, an epoch counting as" in text
     del entry["config"]["train_examples"], entry["config"]["probe_draws"]  # a run from before the option
     text = card("tiny-ring8", entry, "samples.png")
     assert f"{datasets.TOY_EXAMPLES:,} training points" in text
     assert "(measured during training on 2,500 samples, as the table above)" in text
+
+
+def test_a_run_keeps_its_probe_draws_when_resumed(tmp_path):
+    from training.config import ConfigError
+    from training.run import RunFolder
+
+    # a toy run from before the option: its config.json lacks it, and resolving gives the default, 1
+    folder = tmp_path / "run"
+    (folder / "checkpoints").mkdir(parents=True)
+    old = {"dataset": "grid25", "mlp": "pacgan", "latent_dim": 2, "eval_every": 1, "epochs": 10}
+    (folder / "config.json").write_text(json.dumps(old))
+    run = RunFolder(str(folder))
+    assert run.resolve_config({"probe_draws": 1, "epochs": 20}, resume=True, overwrite=False)["probe_draws"] == 1
+    # its best epoch was kept on one draw: the epochs after it may not be judged on four
+    with pytest.raises(ConfigError, match="trained with probe_draws=1, not 4: drop that option to resume"):
+        run.resolve_config({"probe_draws": 4}, resume=True, overwrite=False)

@@ -102,6 +102,7 @@ def test_overwrite_replaces_a_run(tmp_path):
     (["--resume"], "--resume needs --out"),
     (["--probe-draws", "4"], "probe_draws applies to the toys ring8 and grid25, not fashion_mnist: leave it at 1"),
     (["--dataset", "ring8", "--probe-draws", "0"], "probe_draws must be positive"),
+    (["--dataset", "ring8", "--probe-draws", "2"], "probe_draws measures the epochs that --eval-every N picks"),
 ])
 def test_cli_errors_are_one_line_with_exit_code_2(argv, message, capsys, tmp_path):
     try:

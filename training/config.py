@@ -54,7 +54,7 @@ COMMON_OPTIONS = {
 #: may differ from the saved config when resuming: training longer is what resuming is for, and a lower
 #: learning rate is how a diverged run goes on (cyclegan's follows a schedule fixed at the start)
 RESUMABLE_CHANGES = ("epochs", "strategy", "replicas", "mixed_precision", "jit", "steps_per_execution",
-                     "deterministic", "learning_rate", "eval_every", "probe_draws")
+                     "deterministic", "learning_rate", "eval_every")
 
 
 #: inclusive bounds beyond an option's `positive` or `non_negative`: sizes whose typo would exhaust memory
@@ -141,9 +141,11 @@ def resolve(overrides):
               for key, option in options.items()}
     if config["ema"] >= 1:
         raise ConfigError(f"ema is a decay in [0, 1) (e.g. 0.999), got {config['ema']}")
-    if config["probe_draws"] != 1 and config["dataset"] not in TOY_GATE:
+    if config["probe_draws"] != 1 and config["dataset"] not in TOY_GATE:  # the toys that have a gate
         raise ConfigError(f"probe_draws applies to the toys ring8 and grid25, not {shorten(config['dataset'], 40)}: "
                           "leave it at 1")
+    if config["probe_draws"] != 1 and not config["eval_every"]:
+        raise ConfigError("probe_draws measures the epochs that --eval-every N picks: add --eval-every 1")
     if VARIANTS[model].steps_chosen_in_python and config["steps_per_execution"] != 1:
         raise ConfigError(f"{model} picks each step (critic or generator) in Python: use steps_per_execution 1")
     return config

@@ -335,9 +335,11 @@ class QualityProbe:
         elif self.dataset in TOYS:
             draws = [evaluate_toy(generators, noise) for noise in self.toy_noise]
             covered, quality = ([draw[key] for draw in draws] for key in ("modes_covered", "high_quality"))
-            metrics = {"modes_covered": float(np.mean(covered)), "high_quality": float(np.mean(quality))}
-            if len(draws) > 1:
-                metrics.update(fewest_modes_covered=min(covered), lowest_high_quality=min(quality))
+            if len(draws) == 1:
+                metrics = {"modes_covered": covered[0], "high_quality": quality[0]}
+            else:
+                metrics = {"modes_covered": float(np.mean(covered)), "high_quality": float(np.mean(quality)),
+                           "fewest_modes_covered": min(covered), "lowest_high_quality": min(quality)}
         else:
             z, labels = latents_and_labels(generators, self.n, self.noise)
             generated_features, predicted = features_and_predictions(self.features,

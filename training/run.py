@@ -148,8 +148,9 @@ class RunFolder:
         saved = self.saved_config()
         fixed = fixed_options(resolve(saved))
         for key, value in overrides.items():
-            if key in fixed and saved.get(key) != value:
-                raise ConfigError(f"{self.path} was trained with {key}={shortened_repr(saved.get(key))}, not "
+            # against the resolved config: an option newer than the run has its default there
+            if key in fixed and fixed[key] != value:
+                raise ConfigError(f"{self.path} was trained with {key}={shortened_repr(fixed[key])}, not "
                                   f"{shortened_repr(value)}: drop that option to resume, or train into a new --out")
         return resolve({**saved, **overrides})
 

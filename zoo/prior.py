@@ -6,7 +6,7 @@ import numpy as np
 
 def latents(n, latent_dim, seed=None):
     """n latent vectors of size latent_dim. seed: an int, a list of ints (a stream of its own: [0, 1]
-    is not seed 0), None (fresh entropy) or a numpy Generator, which
+    is not seed 0), a numpy SeedSequence, None (fresh entropy) or a numpy Generator, which
     is drawn from and advanced, so that latents drawn batch by batch continue one stream: the batches
     concatenated equal latents(total, latent_dim, seed) for the same int seed."""
     return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
