@@ -66,7 +66,8 @@ def publish_main(argv, cards_only=False):
     if not cards_only:
         parser.add_argument("run", help="run folder written by `python -m training`")
         parser.add_argument("--name", required=True, help="model name in the hub (CycleGAN: NAME-a2b, NAME-b2a)")
-        parser.add_argument("--recipe", help="the config file the run was trained from (named on the card)")
+        parser.add_argument("--recipe", help="the config file the run was trained from (named on the card; refused "
+                            "when it would train otherwise)")
         parser.add_argument("--version", default="1.0")
         parser.add_argument("--force", action="store_true",
                             help="publish a model below the quality gate, with its failures on the card")

@@ -167,15 +167,43 @@ def _published_epoch(run, curve):
     return best_index(values, lower_is_better)
 
 
+def recipe_differences(recipe, trained):
+    """How the config `recipe` would train otherwise than the run config `trained`, in words; empty: alike."""
+    from training.config import fixed_options, resolve
+
+    trained, wanted = resolve(trained), resolve(recipe)
+    # besides the options a run fixes, its epochs and when it measured decide which weights are published
+    keys = [*fixed_options(trained), "epochs", "eval_every"]
+    return [f"{key} {wanted.get(key)!r} in the recipe, {trained[key]!r} in the run" for key in keys
+            if wanted.get(key) != trained[key]]
+
+
+def _check_recipe(recipe, run):
+    """Refuse a recipe that would not train `run`: the card tells users that it reproduces the model."""
+    from training.config import ConfigError, read_config_file
+    from training.run import RunFolder
+
+    trained = RunFolder(run).saved_config()
+    try:
+        differences = recipe_differences(read_config_file(recipe), trained)
+    except ConfigError as error:
+        raise PublishError(f"--recipe: {error}") from None
+    if differences:
+        raise PublishError(f"{recipe} does not train {run} ({'; '.join(differences)}): name the recipe the run "
+                           "was trained from, or make it say what the run did")
+
+
 def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force=False):
     """Export (the best checkpoint), evaluate and publish every generator of `run`; returns the names published.
 
     A generator below the quality gate (GATE) is refused before anything is written to the hub, unless
-    `force`, which publishes it with the failures on its card.
+    `force`, which publishes it with the failures on its card; so is a recipe that does not train the run.
     """
     from export.writer import export_run
 
     check_name(name, "a model")
+    if recipe is not None:
+        _check_recipe(recipe, run)
     os.makedirs(hub, exist_ok=True)
     manifest = export_run(run)
     export_dir = os.path.join(run, "export")

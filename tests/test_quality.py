@@ -221,3 +221,15 @@ def test_conditional_card_lists_the_intra_class_fid_of_every_class():
     assert "| intra-class domain FID (mean of 10) | 4.5000 | |" in text
     for label, name in enumerate(CLASS_NAMES):
         assert f"| intra-class domain FID, {label} {name} | {label:.4f} | |" in text
+
+
+def test_every_hub_model_names_the_recipe_that_trains_it():
+    from export.publish import recipe_differences
+    from training.config import read_config_file
+    from zoo.hub import REPOSITORY_HUB
+
+    with open(os.path.join(REPOSITORY_HUB, "index.json")) as f:
+        models = json.load(f)["models"]
+    for name, entry in models.items():
+        recipe = read_config_file(os.path.join(REPOSITORY_HUB, "..", "..", entry["recipe"]))
+        assert recipe_differences(recipe, entry["config"]) == [], name

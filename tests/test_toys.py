@@ -1,6 +1,7 @@
 """The toy recipes (PacGAN's 2-D setup), their nets, and the aggregation of benchmarks/toy_modes.py."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -220,15 +221,24 @@ def test_a_published_toy_generator_has_a_points_plot_and_a_card_of_its_own(tmp_p
     from PIL import Image
 
     from export.cards import card, read_index
-    from export.publish import publish_run
+    from export.publish import PublishError, publish_run
     from training.run import RunFolder
     from training.train import train
     from zoo.files import sha256_of
 
     run, hub = str(tmp_path / "ring8"), str(tmp_path / "hub")
-    train({"dataset": "ring8", "width": 8, "latent_dim": 2, "train_examples": 256, "batch_size": 32,
-           "epochs": 2, "eval_every": 1, "probe_draws": 2}, run, verbose=0)
-    assert publish_run(run, "tiny-ring8", hub, force=True) == ["tiny-ring8"]  # 2 epochs: below the gate
+    config = {"dataset": "ring8", "width": 8, "latent_dim": 2, "train_examples": 256, "batch_size": 32,
+              "epochs": 2, "eval_every": 1, "probe_draws": 2}
+    train(config, run, verbose=0)
+    # the card says the recipe reproduces the model: one that trains another run is refused, nothing written
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({**config, "seed": 1, "epochs": 3}))
+    with pytest.raises(PublishError, match=r"recipe.json does not train .*ring8 \(seed 1 in the recipe, 0 in the "
+                                           r"run; epochs 3 in the recipe, 2 in the run\): name the recipe"):
+        publish_run(run, "tiny-ring8", hub, recipe=str(recipe), force=True)
+    assert not os.path.exists(hub)
+    recipe.write_text(json.dumps({**config, "jit": True}))  # how it trains may differ, as on resume
+    assert publish_run(run, "tiny-ring8", hub, recipe=str(recipe), force=True) == ["tiny-ring8"]  # below the gate
     entry = read_index(hub)["models"]["tiny-ring8"]
     assert entry["dataset"] == "ring8" and entry["output"]["name"] == "samples"
     assert entry["headline"].startswith("modes ") and entry["headline"].endswith("/8")
