@@ -325,8 +325,10 @@ def card(name, entry, samples_path):
     training = entry["training"]
     recipe = entry.get("recipe")
     if recipe:
-        run = f"runs/pretrained/{os.path.splitext(os.path.basename(recipe))[0]}"
-        reproduce = f"`python -m training --config {recipe} --out {run}`, then `python -m export publish {run}`"
+        stem = os.path.splitext(os.path.basename(recipe))[0]
+        run = f"runs/pretrained/{stem}"
+        reproduce = (f"`python -m training --config {recipe} --out {run}`, then `python -m export publish {run} "
+                     f"--name {stem} --recipe {recipe}`")
     else:
         reproduce = "`python -m training` with the config below, then `python -m export publish`"
     files = "\n".join(f"| {f} | {v['size']:,} | `{v['sha256']}` |" for f, v in entry.get("files", {}).items())

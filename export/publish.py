@@ -130,7 +130,8 @@ GATE = {"fid": 100.0, "recall": 0.5, "label_accuracy": 0.9, "target_class_share"
 
 
 class PublishError(ZooError, RuntimeError):
-    """A model that may not be published (below the quality gate); nothing was written to the hub."""
+    """A model that may not be published (below the quality gate, or with a recipe that does not train it);
+    nothing was written to the hub."""
 
 
 def gate_failures(metrics, dataset):
@@ -167,27 +168,22 @@ def _published_epoch(run, curve):
     return best_index(values, lower_is_better)
 
 
-def recipe_differences(recipe, trained):
-    """How the config `recipe` would train otherwise than the run config `trained`, in words; empty: alike."""
-    from training.config import fixed_options, resolve
-
-    trained, wanted = resolve(trained), resolve(recipe)
-    # besides the options a run fixes, its epochs and when it measured decide which weights are published
-    keys = [*fixed_options(trained), "epochs", "eval_every"]
-    return [f"{key} {wanted.get(key)!r} in the recipe, {trained[key]!r} in the run" for key in keys
-            if wanted.get(key) != trained[key]]
-
-
 def _check_recipe(recipe, run):
     """Refuse a recipe that would not train `run`: the card tells users that it reproduces the model."""
-    from training.config import ConfigError, read_config_file
+    from training.config import ConfigError, read_config_file, resolve, training_differences
     from training.run import RunFolder
 
-    trained = RunFolder(run).saved_config()
+    folder = RunFolder(run)
+    if not folder.is_run():
+        return  # export_run says what is wrong with the folder; a recipe can only be held against a run
     try:
-        differences = recipe_differences(read_config_file(recipe), trained)
+        wanted = resolve(read_config_file(recipe))
     except ConfigError as error:
         raise PublishError(f"--recipe: {error}") from None
+    # the epochs it trained, not those its config.json asks for (an interrupted run did fewer)
+    trained = {**folder.saved_config(), "epochs": _training_summary(run)["epochs"]}
+    differences = [f"{key} {theirs!r} in the recipe, {ours!r} in the run"
+                   for key, ours, theirs in training_differences(trained, wanted)]
     if differences:
         raise PublishError(f"{recipe} does not train {run} ({'; '.join(differences)}): name the recipe the run "
                            "was trained from, or make it say what the run did")
@@ -197,7 +193,8 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
     """Export (the best checkpoint), evaluate and publish every generator of `run`; returns the names published.
 
     A generator below the quality gate (GATE) is refused before anything is written to the hub, unless
-    `force`, which publishes it with the failures on its card; so is a recipe that does not train the run.
+    `force`, which publishes it with the failures on its card. A `recipe` that would not train the run is
+    refused, forced or not.
     """
     from export.writer import export_run
 

@@ -224,12 +224,18 @@ def test_conditional_card_lists_the_intra_class_fid_of_every_class():
 
 
 def test_every_hub_model_names_the_recipe_that_trains_it():
-    from export.publish import recipe_differences
-    from training.config import read_config_file
+    from training.config import read_config_file, training_differences
     from zoo.hub import REPOSITORY_HUB
 
     with open(os.path.join(REPOSITORY_HUB, "index.json")) as f:
         models = json.load(f)["models"]
     for name, entry in models.items():
+        assert entry["recipe"], name
         recipe = read_config_file(os.path.join(REPOSITORY_HUB, "..", "..", entry["recipe"]))
-        assert recipe_differences(recipe, entry["config"]) == [], name
+        trained = {**entry["config"], "epochs": entry["training"]["epochs"]}
+        assert training_differences(trained, recipe) == [], name
+    # the learning rate is not fixed on resume, yet it decides the weights: a recipe must agree on it
+    gan = {"model": "gan", "learning_rate": 2e-4}
+    assert training_differences(gan, {**gan, "learning_rate": 1e-3}) == [("learning_rate", 2e-4, 1e-3)]
+    assert training_differences(gan, {**gan, "jit": True, "strategy": "mirrored"}) == []
+    assert training_differences(gan, {"model": "wgan"}) == [("model", "gan", "wgan")]

@@ -85,6 +85,15 @@ def test_occupied_folder_is_refused_and_left_untouched(trained_run, capsys):
     assert snapshot(run) == before
 
 
+def test_resuming_a_finished_run_with_fewer_epochs_changes_none_of_its_files(trained_run, capsys):
+    run, _ = trained_run
+    before = {name: digest for name, digest in snapshot(run).items() if name != ".lock"}
+    assert main(["--out", run, "--resume", "--epochs", "1"]) == 0
+    assert f"{run} already trained 2 epochs" in capsys.readouterr().out
+    # config.json still says 2: publishing holds a recipe against the epochs the run trained
+    assert {name: digest for name, digest in snapshot(run).items() if name != ".lock"} == before
+
+
 def test_overwrite_replaces_a_run(tmp_path):
     run = str(tmp_path / "run")
     train({**TINY, "epochs": 1}, run, verbose=0)

@@ -55,6 +55,9 @@ COMMON_OPTIONS = {
 #: learning rate is how a diverged run goes on (cyclegan's follows a schedule fixed at the start)
 RESUMABLE_CHANGES = ("epochs", "strategy", "replicas", "mixed_precision", "jit", "steps_per_execution",
                      "deterministic", "learning_rate", "eval_every")
+#: of those, the ones that still decide which weights a run ends with (epochs, learning rate, and with
+#: --eval-every which checkpoint is kept as the best); the others decide how fast and where it runs
+SHAPE_THE_WEIGHTS = ("epochs", "learning_rate", "eval_every")
 
 
 #: inclusive bounds beyond an option's `positive` or `non_negative`: sizes whose typo would exhaust memory
@@ -156,6 +159,16 @@ def fixed_options(config):
     schedule = VARIANTS[config["model"]].learning_rate_schedule
     return {key: value for key, value in config.items()
             if key not in RESUMABLE_CHANGES or (key == "learning_rate" and schedule)}
+
+
+def training_differences(trained, other):
+    """(key, trained's value, other's value) for each option by which the config `other` would train other
+    weights than the config `trained` of a run; both are resolved first."""
+    trained, other = resolve(trained), resolve(other)
+    if trained["model"] != other["model"]:
+        return [("model", trained["model"], other["model"])]
+    keys = dict.fromkeys([*fixed_options(trained), *SHAPE_THE_WEIGHTS])  # cyclegan fixes its learning rate too
+    return [(key, trained[key], other[key]) for key in keys if trained[key] != other[key]]
 
 
 def read_config_file(path):

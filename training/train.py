@@ -80,6 +80,9 @@ def _train(run, config, strategy, chief, resume, overwrite, verbose):
                 apply_learning_rate(model, config)
         per_step = model.real_batches_per_step
         steps_per_epoch = data.steps_per_epoch(config["batch_size"] * per_step)
+        if first_epoch >= config["epochs"]:  # its config.json keeps the epochs that it trained
+            print(f"{out} already trained {first_epoch} epochs; ask for more with --epochs")
+            return model
         if resume:  # before anything is written: a damaged history refuses the resume
             writer.trim_history(first_epoch)
         writer.start(config, data, overwrite and chief)
@@ -88,9 +91,6 @@ def _train(run, config, strategy, chief, resume, overwrite, verbose):
                 print(f"warning: {warning}", file=sys.stderr)
             print(f"{describe_devices(strategy)}; {type(strategy).__name__.lstrip('_')}: {replicas} replica(s), "
                   f"global batch {config['batch_size']}, run folder {out}{'' if chief else ' (written by the chief)'}")
-        if first_epoch >= config["epochs"]:
-            print(f"{out} already trained {first_epoch} epochs; ask for more with --epochs")
-            return model
         interrupt = SaveOnInterrupt(writer, first_step)
         # The checkpoint comes last: it is the commit point of an epoch. Killed before it, the run resumes
         # from the previous epoch and rewrites that epoch's history row and grid; killed after, all is there.
