@@ -34,12 +34,23 @@ from zoo.testdata import TEST_SET
 DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
 
 
-def _training_summary(run):
-    """Steps, epochs and wall seconds from the run's history.csv."""
+def _history(run):
+    """The rows of the run's history.csv, one per finished epoch."""
     import csv
 
-    with open(os.path.join(run, "history.csv")) as f:
-        rows = list(csv.DictReader(f))
+    try:
+        with open(os.path.join(run, "history.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        rows = []
+    if not rows:
+        raise PublishError(f"{run} has finished no epoch (no history.csv): train it for at least one")
+    return rows
+
+
+def _training_summary(run):
+    """Steps, epochs and wall seconds from the run's history.csv."""
+    rows = _history(run)
     return {"epochs": int(rows[-1]["epoch"]), "generator_steps": int(rows[-1]["steps"]),
             "wall_seconds": round(sum(float(r["seconds"]) for r in rows)), "machine": "2-core CPU, no GPU"}
 
@@ -180,13 +191,42 @@ def _check_recipe(recipe, run):
         wanted = resolve(read_config_file(recipe))
     except ConfigError as error:
         raise PublishError(f"--recipe: {error}") from None
+    saved, rows = folder.saved_config(), _history(run)
+    _check_reproducible(run, folder, saved, rows)
     # the epochs it trained, not those its config.json asks for (an interrupted run did fewer)
-    trained = {**folder.saved_config(), "epochs": _training_summary(run)["epochs"]}
+    trained = {**saved, "epochs": int(rows[-1]["epoch"])}
     differences = [f"{key} {theirs!r} in the recipe, {ours!r} in the run"
                    for key, ours, theirs in training_differences(trained, wanted)]
     if differences:
         raise PublishError(f"{recipe} does not train {run} ({'; '.join(differences)}): name the recipe the run "
                            "was trained from, or make it say what the run did")
+
+
+def _check_reproducible(run, folder, saved, rows):
+    """Refuse a run whose weights no recipe trains, whatever it says: one that changed its learning rate on a
+    resume (a schedule that rose again was lengthened), one stopped before the end of the schedule its rate
+    decays over, one whose exported weights are those of an unfinished epoch."""
+    from zoo.models import VARIANTS
+
+    epochs = int(rows[-1]["epoch"])
+    schedule = VARIANTS[saved["model"]].learning_rate_schedule
+    if schedule and epochs != saved["epochs"]:
+        raise PublishError(f"{run} trained {epochs} of the {saved['epochs']} epochs its learning rate decays over, "
+                           f"so no recipe trains its weights: finish it (python -m training --out {run} --resume), "
+                           "or publish it without --recipe")
+    for column in ("g_learning_rate", "d_learning_rate"):
+        rates = [(row["epoch"], float(row[column])) for row in rows if row.get(column)]
+        changed = next(((epoch, rate) for (_, before), (epoch, rate) in zip(rates, rates[1:])
+                        if rate > before or (rate < before and not schedule)), None)
+        if changed is not None:
+            raise PublishError(f"{run} changed its {column} to {changed[1]:g} at epoch {changed[0]} (on a resume), "
+                               "so no recipe trains its weights: publish it without --recipe")
+    if folder.best_record() is None:
+        epoch, step, _ = folder.latest_checkpoint()
+        if step:
+            raise PublishError(f"{run} stopped inside epoch {epoch + 1} and measured no best epoch, so export "
+                               f"takes weights no recipe trains: finish the epoch (python -m training --out {run} "
+                               "--resume), or publish it without --recipe")
 
 
 def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force=False):

@@ -239,3 +239,40 @@ def test_every_hub_model_names_the_recipe_that_trains_it():
     assert training_differences(gan, {**gan, "learning_rate": 1e-3}) == [("learning_rate", 2e-4, 1e-3)]
     assert training_differences(gan, {**gan, "jit": True, "strategy": "mirrored"}) == []
     assert training_differences(gan, {"model": "wgan"}) == [("model", "gan", "wgan")]
+
+
+def test_publish_refuses_a_recipe_for_weights_that_no_recipe_trains(trained_run, cyclegan_run, tmp_path):
+    import shutil
+
+    from export.publish import PublishError, publish_run
+
+    def refused(run, config, message):
+        recipe = tmp_path / "recipe.json"
+        recipe.write_text(json.dumps(config))
+        with pytest.raises(PublishError, match=message):
+            publish_run(run, "tiny", str(tmp_path / "hub"), recipe=str(recipe), force=True)
+        assert not os.path.exists(tmp_path / "hub")
+
+    def copy(run, name):
+        shutil.copytree(run, tmp_path / name, ignore=shutil.ignore_patterns("export"))
+        return str(tmp_path / name)
+
+    # a learning rate lowered on a resume: the recipe's one rate trains neither half
+    resumed = str(tmp_path / "resumed")
+    train({**TINY, "epochs": 1}, resumed, verbose=0)
+    train({"epochs": 2, "learning_rate": 1e-4}, resumed, resume=True, verbose=0)
+    refused(resumed, {**TINY, "learning_rate": 1e-4}, r"resumed changed its g_learning_rate to 0\.0001 at epoch 2 "
+                                                      r"\(on a resume\), so no recipe trains its weights")
+    # CycleGAN stopped after epoch 1 of 2: its rate decayed over 2 epochs, a recipe of 1 would decay over 1
+    stopped = copy(cyclegan_run[0], "stopped")
+    config = json.loads((tmp_path / "stopped" / "config.json").read_text())
+    (tmp_path / "stopped" / "config.json").write_text(json.dumps({**config, "epochs": 2}))
+    refused(stopped, config, r"stopped trained 1 of the 2 epochs its learning rate decays over")
+    # stopped inside an epoch with no best epoch kept: export would take those weights
+    inside = copy(trained_run[0], "inside")
+    latest = json.loads((tmp_path / "inside" / "checkpoints" / "latest.json").read_text())
+    (tmp_path / "inside" / "checkpoints" / "latest.json").write_text(json.dumps(
+        {**latest, "checkpoint": "epoch-0002-step-000003/ckpt", "epoch": 2, "step": 3}))
+    refused(inside, TINY, r"inside stopped inside epoch 3 and measured no best epoch")
+    os.remove(tmp_path / "inside" / "history.csv")
+    refused(inside, TINY, r"inside has finished no epoch \(no history\.csv\): train it for at least one")

@@ -136,7 +136,7 @@ def test_quality_probe_draws_other_noise_than_the_published_evaluation():
 def test_a_probe_of_several_draws_scores_their_mean_and_gates_on_the_worst():
     from training.evaluate import QualityProbe, evaluate_toy
 
-    class GridGenerators:  # a generator of the grid's modes, its first 50 outputs on the paths between them
+    class GridGenerators:  # each draw one mode fewer and 10 more samples on the paths between modes (from 50)
         kind, dataset, latent_dim, num_classes = "noise", "grid25", 2, 0
 
         def __init__(self, modes):
@@ -144,9 +144,11 @@ def test_a_probe_of_several_draws_scores_their_mean_and_gates_on_the_worst():
 
         def generate(self, z, labels):
             self.z.append(z)
-            mode = np.floor(np.abs(z[:, 0]) * 1e6).astype(int) % self.modes  # a mode per z, by its digits
+            draw = len(self.z) - 1
+            # a mode per z, by its digits
+            mode = np.floor(np.abs(z[:, 0]) * 1e6).astype(int) % (self.modes - draw)
             points = datasets.toy_modes("grid25")[mode].astype(np.float32)
-            points[:50] += 0.5
+            points[:50 + 10 * draw] += 0.5
             return points
 
     generators = GridGenerators(25)
@@ -159,9 +161,11 @@ def test_a_probe_of_several_draws_scores_their_mean_and_gates_on_the_worst():
     assert one_draw_metrics == {"modes_covered": 25, "high_quality": 0.98}  # as before the option: its own count
     assert isinstance(one_draw_metrics["modes_covered"], int)
     assert len({z.tobytes() for z in (first, second, third, evaluated, one_draw.z[0])}) == 5
-    assert metrics == {"modes_covered": 25.0, "high_quality": 0.98, "fewest_modes_covered": 25,
-                       "lowest_high_quality": 0.98}
-    assert score == pytest.approx(1 - 0.98)
+    # 25, 24 and 23 modes at 0.98, 0.976 and 0.972: the mean is scored, the worst draw gated
+    assert metrics == pytest.approx({"modes_covered": 24.0, "high_quality": 0.976, "fewest_modes_covered": 23,
+                                     "lowest_high_quality": 0.972})
+    assert isinstance(metrics["fewest_modes_covered"], int) and isinstance(metrics["modes_covered"], float)
+    assert score == pytest.approx(25 - 24 + 1 - 0.976)
     # the mean passes the gate, the worst draw does not: the epoch ranks below every epoch that passes
     probe = QualityProbe("grid25", 2500, draws=3)
     unlucky = {"modes_covered": 19.0, "high_quality": 0.97, "fewest_modes_covered": 17, "lowest_high_quality": 0.96}
@@ -282,3 +286,6 @@ def test_a_run_keeps_its_probe_draws_when_resumed(tmp_path):
     # its best epoch was kept on one draw: the epochs after it may not be judged on four
     with pytest.raises(ConfigError, match="trained with probe_draws=1, not 4: drop that option to resume"):
         run.resolve_config({"probe_draws": 4}, resume=True, overwrite=False)
+    # a run of four draws may stop measuring, and keeps its four for when it measures again
+    (folder / "config.json").write_text(json.dumps({**old, "probe_draws": 4}))
+    assert run.resolve_config({"eval_every": 0}, resume=True, overwrite=False)["probe_draws"] == 4

@@ -142,7 +142,11 @@ class RunFolder:
                     raise self._in_use(holder)
                 raise ConfigError(f"{self.path} already holds a run: pass --resume to continue it, "
                                   "--overwrite to replace it, or choose another --out")
-            return resolve(overrides)
+            config = resolve(overrides)
+            # a resumed run may stop measuring (--eval-every 0) and keep its draws for when it measures again
+            if config["probe_draws"] != 1 and not config["eval_every"]:
+                raise ConfigError("probe_draws measures the epochs that --eval-every N picks: add --eval-every 1")
+            return config
         if not occupied:
             raise ConfigError(f"nothing to resume in {self.path}: drop --resume to start a new run")
         saved = self.saved_config()
