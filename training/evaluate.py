@@ -31,7 +31,7 @@ from zoo.cli import OneLineErrorParser
 from zoo.files import sha256_of, write_json
 from zoo.prior import latents
 from zoo.metrics import (TOY_GATE, fid, kernel_inception_distance, knn_radii, manifold_share, mode_coverage,
-                         precision_recall, toy_gate_failures)
+                         precision_recall)
 from zoo.errors import ZooError, run_cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -360,11 +360,12 @@ class QualityProbe:
             # every draw must pass: the worst one's measures, which a probe of one draw records as its only ones
             worst = (metrics.get("fewest_modes_covered", metrics["modes_covered"]),
                      metrics.get("lowest_high_quality", metrics["high_quality"]))
-            if toy_gate_failures(*worst, self.dataset, self.gate_margin):
+            shortfall = self.gate_shortfall(*worst)
+            if shortfall:
                 # the score above the gate is at most modes + 1, so every epoch below it ranks after all above it;
                 # among them the nearest to the gate, not the most modes: those lead while samples are still a
                 # blur (gan-grid25, seed 1: epoch 10, 21 modes at 25 % high quality, over 18 at 95.5 %)
-                return float(self.modes + 1 + self.gate_shortfall(*worst))
+                return float(self.modes + 1 + shortfall)
             return float(self.modes - metrics["modes_covered"] + 1 - metrics["high_quality"])
         if self.dataset == "fashion_mnist":
             return float(metrics["fid"])
@@ -373,11 +374,12 @@ class QualityProbe:
         return float(1 - np.mean(shares) + np.mean([metrics["cycle_l1_A"], metrics["cycle_l1_B"]]))
 
     def gate_shortfall(self, modes_covered, high_quality):
-        """How far a toy's measures fall short of the gate, each bound's shortfall relative to the bound: on
-        grid25 a mode short of 17.3 weighs as much as a share of high quality 5.8 % below its bound."""
+        """How far a toy's measures fall short of the gate (zoo.metrics.TOY_GATE, its share raised by the
+        margin), each bound's shortfall relative to the bound: on grid25 a mode short of 17.3 weighs as much as
+        a share of high quality 5.8 % below its bound. Zero exactly when both bounds are met."""
         modes, quality = TOY_GATE[self.dataset]
         quality += self.gate_margin
-        return max(0.0, 1 - modes_covered / modes) + max(0.0, 1 - high_quality / quality)
+        return max(0.0, (modes - modes_covered) / modes) + max(0.0, (quality - high_quality) / quality)
 
 
 def latents_and_labels(generators, n, seed):
