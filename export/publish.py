@@ -204,8 +204,8 @@ def _check_recipe(recipe, run):
 
 def _check_reproducible(run, folder, saved, rows):
     """Refuse a run whose weights no recipe trains, whatever it says: one that changed its learning rate on a
-    resume (a schedule that rose again was lengthened), one stopped before the end of the schedule its rate
-    decays over, one whose exported weights are those of an unfinished epoch."""
+    resume, or the length of the schedule its rate decays along (a CycleGAN), or stopped before the end of that
+    schedule; one whose exported weights are those of an unfinished epoch."""
     from zoo.models import VARIANTS
 
     epochs = int(rows[-1]["epoch"])
@@ -215,9 +215,12 @@ def _check_reproducible(run, folder, saved, rows):
                            f"so no recipe trains its weights: finish it (python -m training --out {run} --resume), "
                            "or publish it without --recipe")
     for column in ("g_learning_rate", "d_learning_rate"):
+        if schedule:
+            _check_schedule(run, saved, rows, column, schedule)
+            continue
         rates = [(row["epoch"], float(row[column])) for row in rows if row.get(column)]
-        changed = next(((epoch, rate) for (_, before), (epoch, rate) in zip(rates, rates[1:])
-                        if rate > before or (rate < before and not schedule)), None)
+        changed = next(((epoch, rate) for (_, before), (epoch, rate) in zip(rates, rates[1:]) if rate != before),
+                       None)
         if changed is not None:
             raise PublishError(f"{run} changed its {column} to {changed[1]:g} at epoch {changed[0]} (on a resume), "
                                "so no recipe trains its weights: publish it without --recipe")
@@ -227,6 +230,20 @@ def _check_reproducible(run, folder, saved, rows):
             raise PublishError(f"{run} stopped inside epoch {epoch + 1} and measured no best epoch, so export "
                                f"takes weights no recipe trains: finish the epoch (python -m training --out {run} "
                                "--resume), or publish it without --recipe")
+
+
+def _check_schedule(run, saved, rows, column, learning_rate_schedule):
+    """Refuse a rate that did not follow the schedule of the run's epochs at every epoch: a resume with other
+    --epochs rescales the schedule from there on (lengthened, the rate rises; shortened, it falls faster)."""
+    steps_per_epoch = int(rows[-1]["steps"]) // int(rows[-1]["epoch"])
+    schedule = learning_rate_schedule(saved["learning_rate"], saved["epochs"] * steps_per_epoch)
+    for row in rows:
+        if row.get(column):
+            rate, expected = float(row[column]), float(np.asarray(schedule(int(row["steps"]))))
+            if not np.isclose(rate, expected, rtol=1e-5, atol=1e-12):
+                raise PublishError(f"{run} logged {column} {rate:g} at epoch {row['epoch']} where the schedule of its "
+                                   f"{saved['epochs']} epochs gives {expected:g}: its schedule changed on a resume, "
+                                   "so no recipe trains its weights: publish it without --recipe")
 
 
 def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force=False):

@@ -26,7 +26,10 @@ def published_hub(trained_run, cyclegan_run, tmp_path_factory):
     hub = str(tmp_path_factory.mktemp("hub"))
     # force: two-epoch models are far below the zoo's quality gate; the client does not care
     assert publish_run(trained_run[0], "tiny-gan", hub, force=True) == ["tiny-gan"]
-    assert publish_run(cyclegan_run[0], "tiny-cycle", hub, force=True) == ["tiny-cycle-a2b", "tiny-cycle-b2a"]
+    # its recipe is its own config: its rate followed the decaying schedule of its epochs
+    recipe = os.path.join(cyclegan_run[0], "config.json")
+    assert publish_run(cyclegan_run[0], "tiny-cycle", hub, recipe=recipe, force=True) == ["tiny-cycle-a2b",
+                                                                                         "tiny-cycle-b2a"]
     cards = write_cards(hub, os.path.join(hub, "..", "CARDS.md"))
     return hub, read_index(hub), cards
 

@@ -268,6 +268,16 @@ def test_publish_refuses_a_recipe_for_weights_that_no_recipe_trains(trained_run,
     config = json.loads((tmp_path / "stopped" / "config.json").read_text())
     (tmp_path / "stopped" / "config.json").write_text(json.dumps({**config, "epochs": 2}))
     refused(stopped, config, r"stopped trained 1 of the 2 epochs its learning rate decays over")
+    # CycleGAN whose epoch 1 decayed along a schedule of 2 epochs before a resume shortened it to 1: the
+    # rate then ends at 0.0002 * (2 - 1) / 1 where a schedule of 1 epoch ends at 0
+    shortened = copy(cyclegan_run[0], "shortened")
+    history = (tmp_path / "shortened" / "history.csv").read_text().splitlines()
+    header, row = history[0].split(","), history[1].split(",")
+    assert float(row[header.index("g_learning_rate")]) == 0.0  # the real run followed its schedule
+    row[header.index("g_learning_rate")] = "0.0002"
+    (tmp_path / "shortened" / "history.csv").write_text("\n".join([history[0], ",".join(row)]) + "\n")
+    refused(shortened, config, r"shortened logged g_learning_rate 0\.0002 at epoch 1 where the schedule of its 1 "
+                               r"epochs gives 0: its schedule changed on a resume")
     # stopped inside an epoch with no best epoch kept: export would take those weights
     inside = copy(trained_run[0], "inside")
     latest = json.loads((tmp_path / "inside" / "checkpoints" / "latest.json").read_text())

@@ -43,8 +43,9 @@ class Variant:
     build: Callable  # (config, DataSpec) -> compiled AdversarialModel
     #: it picks each step (critic or generator) in Python, one fit() step at a time: steps_per_execution 1
     steps_chosen_in_python: bool = False
-    #: its learning rate is a schedule fixed when the run starts: a resumed run may not change it
-    learning_rate_schedule: bool = False
+    #: (learning_rate, total_steps) -> the schedule its rate follows, fixed when the run starts: a resumed run
+    #: may not change it
+    learning_rate_schedule: Callable | None = None
 
 
 def _compile(model, config, g_optimizer, d_optimizer):
@@ -200,7 +201,7 @@ VARIANTS = {
                             non_negative=True),
         "residual_blocks": Option(6, "residual blocks in each generator", positive=True),
         **_adam_options(2e-4, 0.5),
-    }, build_cyclegan, learning_rate_schedule=True),
+    }, build_cyclegan, learning_rate_schedule=ConstantThenLinearDecay),
 }
 
 __all__ = ["AdversarialModel", "DataSpec", "Option", "UnsuitableDataError", "Variant", "VARIANTS", "noise_nets"]
