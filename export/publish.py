@@ -32,6 +32,8 @@ from zoo.metrics import toy_gate_failures
 from zoo.testdata import TEST_SET
 
 DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
+#: history.csv's columns of each player's learning rate at the end of an epoch (training.callbacks)
+LEARNING_RATE_COLUMNS = ("g_learning_rate", "d_learning_rate")
 
 
 def _history(run):
@@ -214,16 +216,10 @@ def _check_reproducible(run, folder, saved, rows):
         raise PublishError(f"{run} trained {epochs} of the {saved['epochs']} epochs its learning rate decays over, "
                            f"so no recipe trains its weights: finish it (python -m training --out {run} --resume), "
                            "or publish it without --recipe")
-    for column in ("g_learning_rate", "d_learning_rate"):
-        if schedule:
-            _check_schedule(run, saved, rows, column, schedule)
-            continue
-        rates = [(row["epoch"], float(row[column])) for row in rows if row.get(column)]
-        changed = next(((epoch, rate) for (_, before), (epoch, rate) in zip(rates, rates[1:]) if rate != before),
-                       None)
-        if changed is not None:
-            raise PublishError(f"{run} changed its {column} to {changed[1]:g} at epoch {changed[0]} (on a resume), "
-                               "so no recipe trains its weights: publish it without --recipe")
+    if schedule:
+        _check_schedule(run, saved, rows, schedule)
+    else:
+        _check_constant_rate(run, rows)
     if folder.best_record() is None:
         epoch, step, _ = folder.latest_checkpoint()
         if step:
@@ -232,18 +228,29 @@ def _check_reproducible(run, folder, saved, rows):
                                "--resume), or publish it without --recipe")
 
 
-def _check_schedule(run, saved, rows, column, learning_rate_schedule):
+def _check_constant_rate(run, rows):
+    """Refuse a learning rate that changed between epochs: only a resume with --learning-rate changes it."""
+    for column in LEARNING_RATE_COLUMNS:
+        rates = [(row["epoch"], float(row[column])) for row in rows if row.get(column)]
+        changed = next(((epoch, rate) for (_, before), (epoch, rate) in zip(rates, rates[1:]) if rate != before),
+                       None)
+        if changed is not None:
+            raise PublishError(f"{run} changed its {column} to {changed[1]:g} at epoch {changed[0]} (on a resume), "
+                               "so no recipe trains its weights: publish it without --recipe")
+
+
+def _check_schedule(run, saved, rows, learning_rate_schedule):
     """Refuse a rate that did not follow the schedule of the run's epochs at every epoch: a resume with other
     --epochs rescales the schedule from there on (lengthened, the rate rises; shortened, it falls faster)."""
     steps_per_epoch = int(rows[-1]["steps"]) // int(rows[-1]["epoch"])
     schedule = learning_rate_schedule(saved["learning_rate"], saved["epochs"] * steps_per_epoch)
     for row in rows:
-        if row.get(column):
-            rate, expected = float(row[column]), float(np.asarray(schedule(int(row["steps"]))))
-            if not np.isclose(rate, expected, rtol=1e-5, atol=1e-12):
-                raise PublishError(f"{run} logged {column} {rate:g} at epoch {row['epoch']} where the schedule of its "
-                                   f"{saved['epochs']} epochs gives {expected:g}: its schedule changed on a resume, "
-                                   "so no recipe trains its weights: publish it without --recipe")
+        expected = float(np.asarray(schedule(int(row["steps"]))))  # both players follow the one schedule
+        for column in LEARNING_RATE_COLUMNS:
+            if row.get(column) and not np.isclose(float(row[column]), expected, rtol=1e-5, atol=1e-12):
+                raise PublishError(f"{run} logged {column} {float(row[column]):g} at epoch {row['epoch']} where the "
+                                   f"schedule of its {saved['epochs']} epochs gives {expected:g}: its schedule "
+                                   "changed on a resume, so no recipe trains its weights: publish it without --recipe")
 
 
 def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force=False):
