@@ -72,7 +72,7 @@ def standing_statistics(generator, latent_dim, batch_size, batches=STANDING_BATC
 
 
 def breakdown_of_run(run, checkpoint):
-    from training.data import TOY_STD, toy_modes
+    from zoo.toys import TOY_STD, toy_modes
     from training.run import load_trained_model
     from zoo.prior import latents
 

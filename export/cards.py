@@ -116,7 +116,8 @@ def _what(entry):
 
 def _data(entry):
     """What the model was trained on, and the data's licence."""
-    from training.data import TOY_EXAMPLES, TOY_STD, toy_modes
+    from training.data import TOY_EXAMPLES
+    from zoo.toys import TOY_STD, toy_modes
 
     dataset = entry["dataset"]
     if "modes" in entry["metrics"]:

@@ -30,6 +30,7 @@ from zoo.errors import ZooError
 from zoo.hub import REPOSITORY_HUB, check_name
 from zoo.metrics import toy_gate_failures
 from zoo.testdata import TEST_SET
+from zoo.toys import TOY_SAMPLES, plot_reference
 
 DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
 #: history.csv's columns of each player's learning rate at the end of an epoch (training.callbacks)
@@ -73,12 +74,9 @@ def _sample_grid(onnx_path, dataset):
     a toy: 2,500 points (PacGAN's evaluation count) over as many real ones, as training's sample plots."""
     generator = OnnxGenerator(onnx_path)
     if not generator.is_image:
-        from training.data import toy_arrays
-        from training.evaluate import TOY_SAMPLES
-
-        real, _ = toy_arrays(dataset, TOY_SAMPLES, seed=0)
         labels = np.arange(TOY_SAMPLES) % generator.num_classes if generator.kind == "conditional" else None
-        return points_plot(generator.sample(TOY_SAMPLES, seed=0, labels=labels, output="float"), real)
+        return points_plot(generator.sample(TOY_SAMPLES, seed=0, labels=labels, output="float"),
+                           plot_reference(dataset))
     if generator.kind == "translation":
         from training.data import fashion_mnist_arrays, fashion_mnist_class_pair
 

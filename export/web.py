@@ -3,14 +3,16 @@
 The page (web_assets/index.html and generator-page.js) runs the generator with onnxruntime-web on
 WebAssembly: a grid of samples from a seed, resampling, an animated spherical walk through the grid's
 latents, a class picker for conditional generators, and the translation of an uploaded image for CycleGAN
-ones. Pixels are zoo.runtime.to_uint8's and grids zoo.grid.image_grid's, so the page shows what Python
-computes. Everything comes from the site itself: onnxruntime-web, pinned in web_assets/package-lock.json,
+ones; a toy generator's 2-D points are plotted over real points instead of a grid. Pixels are
+zoo.runtime.to_uint8's, grids zoo.grid.image_grid's and plots zoo.grid.points_plot's, so the page shows what
+Python computes. Everything comes from the site itself: onnxruntime-web, pinned in web_assets/package-lock.json,
 is installed once with `npm ci` into the cache, and its WebAssembly files are copied in.
 
     SITE/index.html, generator-page.js  the page
     SITE/generator.onnx                 the generator, as exported
     SITE/model.json                     what the page needs of its metadata (kind, sizes, class names, ...)
     SITE/latents.json                   OnnxGenerator.latents(COUNT, SEED): the page's first grid is Python's
+    SITE/real.json                      a toy's real points, zoo.toys.plot_reference (point generators only)
     SITE/ort/                           onnxruntime-web's WebAssembly build
 
 Serve SITE/ with any static server (`python -m http.server -d SITE`): browsers refuse modules and
@@ -30,6 +32,7 @@ from zoo.classifier import CLASS_NAMES
 from zoo.errors import ZooError, shorten
 from zoo.files import exclusive_lock, make_folders, move_into_place, sha256_of, write_json
 from zoo.hub import default_cache
+from zoo.toys import TOY_SAMPLES, plot_reference
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web_assets")
 PAGE_FILES = ("index.html", "generator-page.js")
@@ -37,7 +40,8 @@ NPM_FILES = ("package.json", "package-lock.json")
 #: onnxruntime-web's WebAssembly-only build: the module the page imports, the Emscripten loader it imports
 #: in turn, and the binary (the WebGPU and WebGL builds would add some 40 MB the page does not use)
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-MODEL_FILE, METADATA_FILE, LATENTS_FILE = "generator.onnx", "model.json", "latents.json"
+MODEL_FILE, METADATA_FILE, LATENTS_FILE, REAL_FILE = "generator.onnx", "model.json", "latents.json", "real.json"
+IMAGE_COUNT, MAX_COUNT = 16, 10_000  # the first grid's default and largest size (a toy's default: TOY_SAMPLES)
 #: CycleGAN datasets made of two Fashion-MNIST classes, e.g. fashion_mnist:5-7 (sandals and sneakers)
 FASHION_MNIST_DOMAINS = re.compile(r"fashion_mnist:(\d)-(\d)$")
 
@@ -106,8 +110,9 @@ def page_metadata(generator, name):
     """What the page needs to know of a generator, read from its ONNX metadata (model.json)."""
     metadata = generator.metadata
     page = {"name": name, "kind": generator.kind, "variant": metadata["variant"],
-            "dataset": metadata.get("dataset", ""), "image_shape": list(generator.output_shape),
-            "value_range": list(generator.value_range), "output": generator.output_name}
+            "dataset": metadata.get("dataset", ""), "value_range": list(generator.value_range),
+            "output": generator.output_name}
+    page["image_shape" if generator.is_image else "point_shape"] = list(generator.output_shape)
     if generator.kind == "translation":
         page["domains"] = translation_domains(metadata)
     else:
@@ -123,17 +128,25 @@ def write_latents(generator, path, count, seed):
     write_json(path, {"source": f"OnnxGenerator.latents({count}, seed={seed})", "seed": seed, "z": z.tolist()})
 
 
-def build_site(source, out, hub=None, count=16, seed=0):
+def write_real_points(dataset, path):
+    """zoo.toys.plot_reference(dataset) as the JSON the page reads: the points a toy's plot draws in grey."""
+    points = plot_reference(dataset)
+    write_json(path, {"source": f"zoo.toys.plot_reference({dataset!r})", "points": points.tolist()})
+
+
+def build_site(source, out, hub=None, count=None, seed=0):
     """Write the page for `source` (an exported .onnx file, or a model name in the hub) into the folder
-    `out`; returns the paths written. The first grid shows `count` images from Python's latents for `seed`."""
+    `out`; returns the paths written. The first grid shows `count` images (default IMAGE_COUNT; a toy:
+    TOY_SAMPLES points) from Python's latents for `seed`."""
     if os.path.isfile(source):
         generator, name = OnnxGenerator(source, providers=["CPUExecutionProvider"]), os.path.basename(source)
     elif source.endswith(".onnx"):
         raise WebExportError(f"no file {source}: pass an exported .onnx file or a hub model name")
     else:
         generator, name = zoo.load(source, hub=hub), source
-    if not generator.is_image:
-        raise WebExportError(f"{name} generates {generator.output_shape[0]}-d points; the page shows images")
+    if not generator.is_image and generator.output_shape != (2,):
+        raise WebExportError(f"{name} generates {generator.output_shape[0]}-d points; the page plots 2-d points "
+                             "and images")
     ort_files = onnxruntime_web()
     os.makedirs(os.path.join(out, "ort"), exist_ok=True)
     copies = {os.path.join(ASSETS, page_file): os.path.join(out, page_file) for page_file in PAGE_FILES}
@@ -146,6 +159,10 @@ def build_site(source, out, hub=None, count=16, seed=0):
     write_json(metadata_path, page_metadata(generator, name))
     written = [*copies.values(), metadata_path]
     if generator.kind != "translation":
-        write_latents(generator, latents_path, count, seed)
+        write_latents(generator, latents_path, count or (IMAGE_COUNT if generator.is_image else TOY_SAMPLES), seed)
         written.append(latents_path)
+    if not generator.is_image:
+        real_path = os.path.join(out, REAL_FILE)
+        write_real_points(generator.metadata.get("dataset", ""), real_path)
+        written.append(real_path)
     return written

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from training import data
+from zoo import toys
 
 
 def write_idx(path, array):
@@ -77,12 +78,12 @@ def test_resize_and_batch_checks():
 
 
 def test_toy_distributions_match_their_definitions():
-    ring, ring_modes = data.toy_arrays("ring8", 4000, seed=0)
-    np.testing.assert_allclose(np.linalg.norm(data.ring8_modes(), axis=1), 1.0)
-    assert (ring - data.ring8_modes()[ring_modes]).std() == pytest.approx(0.01, rel=0.1)
-    grid, _ = data.toy_arrays("grid25", 4000, seed=0)
-    assert len(data.grid25_modes()) == 25 and np.abs(grid).max() < 4.5
-    mog, _ = data.toy_arrays("mog1d", 200_000, seed=0)
+    ring, ring_modes = toys.toy_arrays("ring8", 4000, seed=0)
+    np.testing.assert_allclose(np.linalg.norm(toys.ring8_modes(), axis=1), 1.0)
+    assert (ring - toys.ring8_modes()[ring_modes]).std() == pytest.approx(0.01, rel=0.1)
+    grid, _ = toys.toy_arrays("grid25", 4000, seed=0)
+    assert len(toys.grid25_modes()) == 25 and np.abs(grid).max() < 4.5
+    mog, _ = toys.toy_arrays("mog1d", 200_000, seed=0)
     mean = 0.33 * -1 + 0.67 * 2
     variance = 0.33 * (0.255**2 + 1) + 0.67 * (1.4148**2 + 4) - mean**2
     assert mog.mean() == pytest.approx(mean, abs=0.01) and mog.var() == pytest.approx(variance, rel=0.02)

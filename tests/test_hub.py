@@ -258,6 +258,25 @@ def test_cli_list_info_sample_translate(server, cache, tmp_path, capsys):
         assert exit_info.value.code == 2 and len(error.strip().splitlines()) == 1 and "-n" in error
 
 
+def test_cli_samples_a_toys_points_as_a_plot_or_as_numbers(tmp_path, capsys):
+    """The repository's hub: `sample` plots a toy's points over real ones, as the hub's samples.png (same seed
+    and count), or writes them as CSV; any other file type is refused in one line."""
+    base = ["--cache", str(tmp_path / "cache"), "sample", "gan-ring8"]
+    plot, numbers = tmp_path / "ring.png", tmp_path / "ring.csv"
+    assert zoo_main(base + ["-o", str(plot)]) == 0
+    assert "2500 points from gan-ring8 (seed 0), white over 2,500 real points" in capsys.readouterr().out
+    with Image.open(plot) as written, Image.open(os.path.join(ROOT, "zoo", "hub", "gan-ring8", "samples.png")) as hub:
+        np.testing.assert_array_equal(np.asarray(written), np.asarray(hub))
+    assert zoo_main(base + ["-n", "7", "--seed", "3", "-o", str(numbers)]) == 0
+    points = np.loadtxt(numbers, delimiter=",", skiprows=1, dtype=np.float32)
+    np.testing.assert_array_equal(points, zoo.load("gan-ring8").sample(7, seed=3, output="float"))
+    assert numbers.read_text().splitlines()[0] == "x0,x1"
+    assert zoo_main(base + ["-o", str(tmp_path / "ring.txt")]) == 2
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1 and "write them to a .png" in error
+    assert not (tmp_path / "ring.txt").exists()
+
+
 def test_deploy_path_needs_only_numpy_onnxruntime_and_pillow(server, cache, tmp_path):
     blocked = ["tensorflow", "keras", "tf2onnx", "onnx", "scipy", "tensorflow_datasets"]
     out = tmp_path / "grid.png"

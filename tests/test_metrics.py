@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from training.data import TOY_STD, grid25_modes, ring8_modes, toy_arrays
+from zoo.toys import TOY_STD, grid25_modes, ring8_modes, toy_arrays
 from training.evaluate import toy_mode_coverage
 from zoo.metrics import fid, kernel_inception_distance, knn_radii, mode_coverage, precision_recall
 

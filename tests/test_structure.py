@@ -2,7 +2,7 @@
 circle between modules), variants known through the registry only, and --help per variant.
 
 Imports inside functions count too: a lazy import is still a dependency. The deploy side (zoo's hub,
-Hugging Face source, runtime, test data, prior, grid, files, errors, cli, classifier) imports neither
+Hugging Face source, runtime, test data, prior, toys, grid, files, errors, cli, classifier) imports neither
 TensorFlow nor Keras. `python -m benchmarks.import_graph` prints the graph.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from benchmarks.import_graph import cycles, import_graph, project_modules, upward_arrows
 
 DEPLOY_MODULES = ("zoo", "zoo.__main__", "zoo.hub", "zoo.hf", "zoo.runtime", "zoo.testdata", "zoo.prior",
-                  "zoo.grid", "zoo.files", "zoo.errors", "zoo.cli", "zoo.classifier")
+                  "zoo.toys", "zoo.grid", "zoo.files", "zoo.errors", "zoo.cli", "zoo.classifier")
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from benchmarks.toy_modes import (TOYS, VARIANTS, format_table, generator_steps_
                                   recipe_path, run_config, summarise)
 from zoo.metrics import PACGAN_TABLE
 from training import data as datasets
+from zoo import toys
 from training.config import read_config_file, resolve
 from training.run import build_model
 from zoo.nets.mlp import Maxout, mlp_nets
@@ -83,8 +84,8 @@ def test_summary_gives_mean_and_sample_spread_over_seeds_beside_the_published_ro
 
 
 def test_miss_breakdown_of_real_ring_data_and_of_samples_between_modes():
-    modes = datasets.ring8_modes()
-    std = datasets.TOY_STD["ring8"]
+    modes = toys.ring8_modes()
+    std = toys.TOY_STD["ring8"]
     rng = np.random.default_rng(0)
     real = modes[rng.integers(0, 8, 20_000)] + rng.normal(0, std, (20_000, 2))
     result = miss_breakdown(real, modes, std)
@@ -147,7 +148,7 @@ def test_a_probe_of_several_draws_scores_their_mean_and_gates_on_the_worst():
             draw = len(self.z) - 1
             # a mode per z, by its digits
             mode = np.floor(np.abs(z[:, 0]) * 1e6).astype(int) % (self.modes - draw)
-            points = datasets.toy_modes("grid25")[mode].astype(np.float32)
+            points = toys.toy_modes("grid25")[mode].astype(np.float32)
             points[:50 + 10 * draw] += 0.5
             return points
 

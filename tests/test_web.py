@@ -25,11 +25,12 @@ from PIL import Image
 from zoo.runtime import OnnxGenerator
 from export.web import build_site, write_latents
 from zoo.classifier import CLASS_NAMES
-from zoo.grid import image_grid, save_png
+from zoo.grid import image_grid, points_plot, save_png
 from zoo.hub import REPOSITORY_HUB
+from zoo.toys import TOY_SAMPLES, plot_reference
 
 MODELS = {"noise": "gan-fashion-mnist", "conditional": "cgan-fashion-mnist",
-          "translation": "cyclegan-sandal-sneaker-a2b"}
+          "translation": "cyclegan-sandal-sneaker-a2b", "points": "gan-pack4-grid25"}
 CHROMIUM, CHROMEDRIVER, NPM = shutil.which("chromium"), shutil.which("chromedriver"), shutil.which("npm")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGE_TIMEOUT_SECONDS = 60
@@ -192,6 +193,24 @@ def test_cyclegan_page_translates_an_uploaded_image(browser, sites, tmp_path):
     print(f"\ntranslation: {difference} grey level(s) from Python")
 
 
+def test_toy_page_plots_pythons_points_over_real_ones(browser, sites):
+    root, url = sites
+    generator = OnnxGenerator(hub_file("points"), providers=["CPUExecutionProvider"])
+    open_page(browser, f"{url}/points/index.html")
+    # latents.json: OnnxGenerator.latents(TOY_SAMPLES, 0), the points of the hub's samples.png
+    plot = points_plot(generator.sample(TOY_SAMPLES, seed=0, output="float"), plot_reference("grid25"))
+    expected = np.repeat(plot, 3, axis=-1)
+    np.testing.assert_array_equal(canvas_pixels(browser, "grid"), expected)
+    assert "2500 points (white) over 2500 real points (grey)" in browser.find_element("id", "grid-caption").text
+    assert not any(browser.find_element("id", part).is_displayed() for part in ("walk", "walk-view"))
+
+    browser.find_element("id", "resample").click()  # the page's own latents for seed 2
+    wait_for(browser, "page.renders >= 2")
+    resampled = canvas_pixels(browser, "grid")
+    assert resampled.shape == expected.shape and (resampled != expected).any(), "resampling changed nothing"
+    print(f"\npoints: the plot of {TOY_SAMPLES} points equals Python's")
+
+
 def export_web(args, **environment):
     """`python -m export web ARGS` in a fresh interpreter (this one has TensorFlow loaded by conftest):
     (exit code, stderr, whether TensorFlow was imported)."""
@@ -224,3 +243,12 @@ def test_export_web_without_npm_says_so_in_one_line(tmp_path):
                                  GAN_ZOO_CACHE=str(tmp_path / "cache"))
     assert code == 2
     assert stderr.strip().count("\n") == 0 and "npm is not installed" in stderr
+
+
+def test_export_web_refuses_a_count_out_of_range_in_one_line(tmp_path):
+    for count in ("0", "10001"):
+        result = subprocess.run([sys.executable, "-m", "export", "web", hub_file("noise"), "-o", str(tmp_path / "site"),
+                                 "-n", count], capture_output=True, text=True, cwd=ROOT)
+        assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+        assert "--count must be between 1 and 10,000" in result.stderr
+    assert not (tmp_path / "site").exists()

@@ -25,6 +25,7 @@ import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
 from zoo.models.base import DataSpec
+from zoo.toys import toy_arrays
 from zoo.errors import ZooError
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
@@ -175,39 +176,7 @@ def fashion_mnist_arrays(split="train"):
     return images[..., None], labels.astype(np.int32)
 
 
-# --- toy distributions (PacGAN protocol; f-GAN's 1-D mixture) -------------------------------------------
-
-def ring8_modes():
-    angles = 2 * np.pi * np.arange(8) / 8
-    return np.stack([np.cos(angles), np.sin(angles)], axis=1)
-
-
-def grid25_modes():
-    axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
-    return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
-
-
-def toy_modes(name):
-    """The mode centres of the 2-D toy `name` (ring8 or grid25), shape (modes, 2); KeyError for any other."""
-    return {"ring8": ring8_modes, "grid25": grid25_modes}[name]()
-
-
-TOY_STD = {"ring8": 0.01, "grid25": 0.05}
-MOG1D_WEIGHTS, MOG1D_MEANS, MOG1D_STDS = (0.33, 0.67), (-1.0, 2.0), (0.255, 1.4148)
-
-
-def toy_arrays(name, n, seed):
-    """n samples (float32 (n, D)) of a toy distribution, and the index of the mode each came from."""
-    rng = np.random.default_rng(seed)
-    if name == "mog1d":
-        labels = (rng.random(n) >= MOG1D_WEIGHTS[0]).astype(np.int32)
-        x = rng.normal(np.take(MOG1D_MEANS, labels), np.take(MOG1D_STDS, labels))[:, None]
-        return x.astype(np.float32), labels
-    modes = toy_modes(name)
-    labels = rng.integers(0, len(modes), n).astype(np.int32)
-    x = modes[labels] + rng.normal(0, TOY_STD[name], (n, 2))
-    return x.astype(np.float32), labels
-
+# --- toy distributions (zoo.toys draws them): the mode, or mixture component, is the label ---------------
 
 TOY_CLASSES = {"ring8": 8, "grid25": 25, "mog1d": 2}  # the mode (or mixture component) is the label
 TOYS = tuple(TOY_CLASSES)

@@ -33,13 +33,13 @@ from zoo.prior import latents
 from zoo.metrics import (TOY_GATE, fid, kernel_inception_distance, knn_radii, manifold_share, mode_coverage,
                          precision_recall)
 from zoo.errors import ZooError, run_cli
+from zoo.toys import TOY_SAMPLES, TOY_STD, toy_modes
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SAMPLES = 10_000
 MAX_SAMPLES = 100_000  # generated images held in memory at once: about 300 MB at 28 x 28
 MAX_STEPS = 1_000_000
-TOY_SAMPLES = 2_500  # the PacGAN protocol
 #: the quality probe draws its z from the stream [seed, PROBE_STREAM], never from the int seed that evaluation
 #: takes: the best checkpoint is chosen on other noise than its published figures are measured with, so that
 #: picking the best of hundreds of epochs does not pick the luckiest draw of the same z (the real test images
@@ -254,8 +254,6 @@ def conditional_metrics(predicted, labels, test_labels, generated_features, test
 
 
 def toy_mode_coverage(name, samples):
-    from training.data import TOY_STD, toy_modes
-
     return mode_coverage(samples, toy_modes(name), TOY_STD[name])
 
 
@@ -314,8 +312,6 @@ class QualityProbe:
             self.test_features = self.features(test_images)
             self.test_radii = knn_radii(self.test_features)
         elif dataset in TOYS:
-            from training.data import toy_modes
-
             self.modes = len(toy_modes(dataset))
             # the z of the evaluation that publishing gates on is another draw than the probe's, and the best of
             # hundreds of epochs is the luckiest draw of its own: the share must clear the gate by two standard

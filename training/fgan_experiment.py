@@ -30,7 +30,7 @@ from scipy import optimize
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from training.data import MOG1D_MEANS, MOG1D_STDS, MOG1D_WEIGHTS  # noqa: E402
+from zoo.toys import MOG1D_MEANS, MOG1D_STDS, MOG1D_WEIGHTS  # noqa: E402
 from zoo.cli import OneLineErrorParser  # noqa: E402
 from zoo.divergences import DIVERGENCES  # noqa: E402
 from zoo.errors import run_cli  # noqa: E402

@@ -87,7 +87,7 @@ def optimal_discriminator_check(steps=3000, batch_size=1024, learning_rate=1e-2,
 
 def maximum_likelihood_check(samples=200_000, seed=0):
     """The maximum-likelihood Gaussian of `samples` draws of mog1d, the KL optimum, and the mixture's moments."""
-    from training.data import MOG1D_MEANS, MOG1D_STDS, MOG1D_WEIGHTS, toy_arrays
+    from zoo.toys import MOG1D_MEANS, MOG1D_STDS, MOG1D_WEIGHTS, toy_arrays
     from zoo.divergences import DIVERGENCES
 
     x = toy_arrays("mog1d", samples, seed)[0][:, 0].astype(np.float64)
@@ -112,7 +112,7 @@ def saturation_check(steps=500, batch_size=256, latent_dim=2, learning_rate=1e-3
     import tensorflow as tf
     from keras import ops
 
-    from training.data import toy_arrays
+    from zoo.toys import toy_arrays
     from zoo import losses
     from zoo.nets import mlp_discriminator, mlp_generator
 

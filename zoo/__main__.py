@@ -5,6 +5,7 @@
     python -m zoo download gan-fashion-mnist [--savedmodel]
     python -m zoo sample gan-fashion-mnist -n 64 -o grid.png [--seed 0]
     python -m zoo sample cgan-fashion-mnist -n 64 -o shoes.png --label 7     (or --label sneaker)
+    python -m zoo sample gan-ring8 -o ring.png       (a toy's points over real ones; -o ring.csv: the points)
     python -m zoo translate cyclegan-sandal-sneaker-a2b sandal.png -o sneaker.png
     python -m zoo verify gan-fashion-mnist                 (or a local .onnx file beside its test data)
 
@@ -20,11 +21,16 @@ import json
 import os
 import sys
 
+import numpy as np
+
 from zoo.cli import OneLineErrorParser
 from zoo.errors import ZooError, run_cli, shorten, shortened_repr
+from zoo.toys import TOY_SAMPLES, plot_reference
 
 PROG = "python -m zoo"
 SAMPLE_LIMIT = 100_000  # a grid of 100,000 28x28 images is already 9,500 pixels wide
+IMAGE_COUNT = 64
+POINT_FORMATS = (".png", ".csv")
 
 
 class UsageError(ZooError):
@@ -73,11 +79,12 @@ def parse_args(argv):
     download.add_argument("name")
     download.add_argument("--savedmodel", action="store_true",
                           help="also unpack the SavedModel archive and print the folder tf.saved_model.load takes")
-    sample = commands.add_parser("sample", help="a grid of generated images as PNG")
+    sample = commands.add_parser("sample", help="a grid of generated images as PNG (a toy: its points)")
     sample.add_argument("name")
-    sample.add_argument("-n", type=_sample_count, default=64, help=f"number of images, at most {SAMPLE_LIMIT:,} "
-                                                                   "(default: 64)")
-    sample.add_argument("-o", "--output", required=True, help="PNG file to write")
+    sample.add_argument("-n", type=_sample_count, help=f"number of images (default: {IMAGE_COUNT}) or of a toy's "
+                                                       f"points (default: {TOY_SAMPLES:,}), at most {SAMPLE_LIMIT:,}")
+    sample.add_argument("-o", "--output", required=True,
+                        help="PNG file to write; a toy's points: a plot (.png) or the numbers (.csv)")
     sample.add_argument("--seed", type=_seed, default=0)
     sample.add_argument("--label", type=_label, help="class to generate, a number or a name such as 'bag' "
                                                      "(conditional generators)")
@@ -107,8 +114,9 @@ def sample(hub, args):
     generator = hub.load(args.name)
     if generator.kind == "translation":
         raise UsageError(f"{args.name} translates images: use `{PROG} translate {args.name} IN.png -o OUT.png`")
-    if not generator.is_image:
-        raise UsageError(f"{args.name} generates {generator.output_shape[0]}-d points, not images")
+    if not generator.is_image and os.path.splitext(args.output)[1].lower() not in POINT_FORMATS:
+        raise UsageError(f"{args.name} generates {generator.output_shape[0]}-d points: write them to a .png "
+                         f"(a plot over real points) or a .csv (the numbers), not {shortened_repr(args.output, 200)}")
     if args.label is not None and generator.kind != "conditional":
         raise UsageError(f"{args.name} is not conditional: drop --label")
     if isinstance(args.label, str):
@@ -116,9 +124,27 @@ def sample(hub, args):
     if args.label is not None and not 0 <= args.label < generator.num_classes:
         raise UsageError(f"--label must be in [0, {generator.num_classes}): {args.name} has "
                          f"{generator.num_classes} classes, got {shorten(args.label, 40)}")
-    images = generator.sample(args.n, seed=args.seed, labels=args.label)
-    _write_png(image_grid(images), args.output)
-    return f"wrote {args.output}: {args.n} images from {args.name} (seed {args.seed})"
+    if not generator.is_image:
+        return _sample_points(generator, args)
+    count = args.n or IMAGE_COUNT
+    _write_png(image_grid(generator.sample(count, seed=args.seed, labels=args.label)), args.output)
+    return f"wrote {args.output}: {count} images from {args.name} (seed {args.seed})"
+
+
+def _sample_points(generator, args):
+    """A toy generator's points as a plot over real ones (zoo.grid.points_plot, as the hub's samples.png) or
+    as CSV, one point a row."""
+    from zoo.grid import points_plot
+
+    count = args.n or TOY_SAMPLES
+    points = generator.sample(count, seed=args.seed, labels=args.label, output="float")
+    what = f"{count} points from {args.name} (seed {args.seed})"
+    if args.output.lower().endswith(".csv"):
+        _write_csv(points, args.output)
+        return f"wrote {args.output}: {what}"
+    reference = plot_reference(generator.metadata.get("dataset", ""))
+    _write_png(points_plot(points, reference), args.output)
+    return f"wrote {args.output}: {what}, white over {len(reference):,} real points in grey"
 
 
 def translate(hub, args):
@@ -167,6 +193,18 @@ def _write_png(picture, path):
 
     try:
         save_png(picture, path)
+    except OSError as error:
+        raise UsageError(f"cannot write {shortened_repr(path, 200)} ({error.strerror or error})") from None
+
+
+def _write_csv(points, path):
+    """Points (n, D) as CSV with a header x0,x1,...; float32 values written so that they read back exactly."""
+    from zoo.files import atomic_writer
+
+    try:
+        with atomic_writer(path, "w") as f:
+            np.savetxt(f, points, fmt="%.9g", delimiter=",", comments="",
+                       header=",".join(f"x{axis}" for axis in range(points.shape[1])))
     except OSError as error:
         raise UsageError(f"cannot write {shortened_repr(path, 200)} ({error.strerror or error})") from None
 

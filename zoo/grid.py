@@ -112,7 +112,8 @@ def points_plot(samples, reference, size=256):
     both = np.concatenate([samples, reference])
     both = both[np.isfinite(both).all(axis=1)]
     low, high = both.min(axis=0), both.max(axis=0)
-    margin = 0.05 * (high - low).max() + 1e-6
+    # float32 on numpy 1 and 2 alike: the browser page (export/web_assets) repeats these sums
+    margin = np.float32(0.05) * (high - low).max() + np.float32(1e-6)
     low, high = low - margin, high + margin
     picture = np.zeros((size, size), np.uint8)
 

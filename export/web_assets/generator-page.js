@@ -1,12 +1,14 @@
 // The generator page: runs generator.onnx in this browser with onnxruntime-web (WebAssembly), loading
 // nothing but this site's files. model.json (written by `python -m export web`) says what the generator is.
-// Pixels follow zoo.runtime.to_uint8 and grids zoo.grid.image_grid, so the page shows what Python computes
-// for the same latents; latents.json (or ?latents=FILE.json) holds Python's latents for the first grid.
+// Pixels follow zoo.runtime.to_uint8, grids zoo.grid.image_grid and a toy's plots zoo.grid.points_plot, so the
+// page shows what Python computes for the same latents; latents.json (or ?latents=FILE.json) holds Python's
+// latents for the first grid, and real.json a toy's real points.
 import * as ort from "./ort/ort.wasm.min.mjs";
 
 const GRID_PADDING = 2;  // zoo.grid.image_grid's
 const WALK_STEPS = 24;  // frames from one image of the grid to the next
 const WALK_FRAME_MS = 40;
+const PLOT_SIZE = 256, REAL_SHADE = 110, GENERATED_SHADE = 255, PLOT_SCALE = 2;  // zoo.grid.points_plot's
 
 // For scripts and the browser test: what the page has done, and how long it took.
 const page = (window.generatorPage = {
@@ -15,7 +17,7 @@ const page = (window.generatorPage = {
 
 const element = (id) => document.getElementById(id);
 const f32 = Math.fround;
-let model, session, latents;
+let model, session, latents, realPoints;
 let walking = false, walkNumber = 0;  // each start or stop of a walk ends the walk before
 
 // --- pixels, exactly as Python makes them ----------------------------------------------------------------
@@ -58,6 +60,40 @@ function drawImages(canvas, values, [count, height, width, channels]) {
           picture.data[target + rgb] = toUint8(values[source + (channels === 1 ? 0 : rgb)], low, high);
         }
       }
+    }
+  }
+  canvas.getContext("2d").putImageData(picture, 0, 0);
+}
+
+// zoo.grid.points_plot for 2-D points, in numpy's float32 arithmetic: generated points (white) over real ones
+// (grey) on the box that holds both, widened on every side by 5 % of its longer side; non-finite points skipped
+function drawPoints(canvas, generated) {
+  const sets = [[realPoints, REAL_SHADE], [generated, GENERATED_SHADE]];
+  const finite = (points, i) => Number.isFinite(points[2 * i]) && Number.isFinite(points[2 * i + 1]);
+  const low = [Infinity, Infinity], high = [-Infinity, -Infinity];
+  for (const [points] of sets) {
+    for (let i = 0; i < points.length / 2; i++) {
+      if (!finite(points, i)) continue;
+      for (const axis of [0, 1]) {
+        low[axis] = Math.min(low[axis], points[2 * i + axis]);
+        high[axis] = Math.max(high[axis], points[2 * i + axis]);
+      }
+    }
+  }
+  const longer = Math.max(f32(high[0] - low[0]), f32(high[1] - low[1]));
+  const margin = f32(f32(f32(0.05) * longer) + f32(1e-6));
+  const from = low.map((value) => f32(value - margin)), to = high.map((value) => f32(value + margin));
+  const pixel = (value, axis) => Math.trunc(Math.min(PLOT_SIZE - 1, Math.max(0,
+    f32(f32(f32(value - from[axis]) / f32(to[axis] - from[axis])) * (PLOT_SIZE - 1)))));
+  canvas.width = canvas.height = PLOT_SIZE;
+  canvas.style.width = `${PLOT_SIZE * PLOT_SCALE}px`;
+  const picture = new ImageData(PLOT_SIZE, PLOT_SIZE);
+  for (let alpha = 3; alpha < picture.data.length; alpha += 4) picture.data[alpha] = 255;
+  for (const [points, shade] of sets) {
+    for (let i = 0; i < points.length / 2; i++) {
+      if (!finite(points, i)) continue;
+      const target = ((PLOT_SIZE - 1 - pixel(points[2 * i + 1], 1)) * PLOT_SIZE + pixel(points[2 * i], 0)) * 4;
+      picture.data.fill(shade, target, target + 3);
     }
   }
   canvas.getContext("2d").putImageData(picture, 0, 0);
@@ -134,13 +170,18 @@ async function showGrid(newLatents) {
   const started = performance.now();
   latents = newLatents;
   const images = await generate(latents.z, latents.count);
-  drawImages(element("grid"), images.data, images.dims);
-  if (!walking) showWalkFrame(images, 0);  // where a walk starts
+  if (model.point_shape) drawPoints(element("grid"), images.data);
+  else {
+    drawImages(element("grid"), images.data, images.dims);
+    if (!walking) showWalkFrame(images, 0);  // where a walk starts
+  }
   page.lastRunMs = performance.now() - started;
   page.firstImageMs ??= performance.now();  // since the page was opened
   page.renders += 1;
   const what = model.kind === "conditional" ? `${model.classes[element("class").value]}, ` : "";
-  element("grid-caption").textContent = `${latents.count} images: ${what}${latents.source}`;
+  element("grid-caption").textContent = model.point_shape
+    ? `${latents.count} points (white) over ${realPoints.length / 2} real points (grey): ${what}${latents.source}`
+    : `${latents.count} images: ${what}${latents.source}`;
   status(`first image ${page.firstImageMs.toFixed(0)} ms after opening the page; ` +
     `this grid ${page.lastRunMs.toFixed(0)} ms`);
 }
@@ -203,13 +244,13 @@ async function fetchJson(url) {
 }
 
 function describe() {
-  const [height, width, channels] = model.image_shape;
   document.title = `${model.name}: gan-zoo generator`;
   element("title").textContent = model.name;
   const what = model.kind === "translation" ? `translates ${model.domains[0]} into ${model.domains[1]}`
     : `${model.kind} generator, ${model.latent_dim}-d latents`;
-  element("about").textContent = `${model.variant} on ${model.dataset}: ${what}; ${height}×${width}×${channels} ` +
-    `images in [${model.value_range.join(", ")}]`;
+  const makes = model.point_shape ? `${model.point_shape[0]}-d points`
+    : `${model.image_shape.join("×")} images in [${model.value_range.join(", ")}]`;
+  element("about").textContent = `${model.variant} on ${model.dataset}: ${what}; ${makes}`;
 }
 
 function enable(...ids) {
@@ -229,6 +270,10 @@ async function setUpSampling() {
     element("seed").value = Number(element("seed").value) + 1;
     sampleSeed();
   });
+  if (model.point_shape) {  // a plot of many points: no walk from one sample to the next
+    realPoints = Float32Array.from((await fetchJson("real.json")).points.flat());
+    element("walk").hidden = element("walk-figure").hidden = true;
+  }
   element("walk").addEventListener("click", () => {
     walking = !walking;
     walkNumber += 1;
