@@ -26,7 +26,7 @@ FGAN_TABLE_FILE = "fgan-1d.evaluation.json"
 WEIGHTS_LICENCE = "Apache-2.0, like the code"
 DATA_LICENCE = ("Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, Zalando Research), MIT licence; images from "
                 "the Debian package dataset-fashion-mnist")
-TOY_DATA_LICENCE = "none needed, the points are drawn by the project's own code (training/data.py)"
+TOY_DATA_LICENCE = "none needed, the points are drawn by the project's own code (zoo/toys.py)"
 TOY_LAYOUT = {"ring8": "on the unit circle", "grid25": "on the grid {-4, -2, 0, 2, 4}^2"}
 #: the measure a curve shows, in order of preference, with its label and whether lower is better
 CURVE_MEASURES = (("fid", "domain FID", True), ("target_share_a2b", "A->B target-class share", False),

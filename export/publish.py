@@ -76,7 +76,7 @@ def _sample_grid(onnx_path, dataset):
     if not generator.is_image:
         labels = np.arange(TOY_SAMPLES) % generator.num_classes if generator.kind == "conditional" else None
         return points_plot(generator.sample(TOY_SAMPLES, seed=0, labels=labels, output="float"),
-                           plot_reference(dataset))
+                           plot_reference(dataset, generator.output_shape[0]))
     if generator.kind == "translation":
         from training.data import fashion_mnist_arrays, fashion_mnist_class_pair
 

@@ -129,15 +129,18 @@ def write_latents(generator, path, count, seed):
 
 
 def write_real_points(dataset, path):
-    """zoo.toys.plot_reference(dataset) as the JSON the page reads: the points a toy's plot draws in grey."""
-    points = plot_reference(dataset)
-    write_json(path, {"source": f"zoo.toys.plot_reference({dataset!r})", "points": points.tolist()})
+    """zoo.toys.plot_reference(dataset, 2) as the JSON the page reads: the points a toy's plot draws in grey."""
+    points = plot_reference(dataset, 2)
+    write_json(path, {"source": f"zoo.toys.plot_reference({dataset!r}, 2)", "points": points.tolist()})
 
 
 def build_site(source, out, hub=None, count=None, seed=0):
     """Write the page for `source` (an exported .onnx file, or a model name in the hub) into the folder
     `out`; returns the paths written. The first grid shows `count` images (default IMAGE_COUNT; a toy:
-    TOY_SAMPLES points) from Python's latents for `seed`."""
+    TOY_SAMPLES points; at most MAX_COUNT) from Python's latents for `seed`."""
+    if count is not None and not 0 < count <= MAX_COUNT:
+        raise WebExportError(f"the first grid takes 1 to {MAX_COUNT:,} samples, not {shorten(count, 40)}: "
+                             "lower --count")
     if os.path.isfile(source):
         generator, name = OnnxGenerator(source, providers=["CPUExecutionProvider"]), os.path.basename(source)
     elif source.endswith(".onnx"):

@@ -21,3 +21,11 @@ def test_points_plot_draws_2d_and_1d_and_ignores_nan(tmp_path):
     with Image.open(tmp_path / "plot.png") as image:
         assert image.size == (64, 64)
     assert [p.name for p in tmp_path.iterdir()] == ["plot.png"]  # no temporary file left behind
+
+
+def test_points_plot_of_degenerate_sets_is_a_picture_not_an_error():
+    nothing = np.zeros((0, 2), np.float32)
+    assert points_plot(np.full((3, 2), np.nan), nothing).max() == 0  # nothing finite: a black plot
+    # one point far from 0: its float32 margin vanishes, the box has no width; drawn in a corner
+    collapsed = points_plot(np.full((5, 2), 100.0), nothing)[..., 0]
+    assert list(zip(*collapsed.nonzero())) == [(255, 0)]

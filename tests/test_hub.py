@@ -264,7 +264,7 @@ def test_cli_samples_a_toys_points_as_a_plot_or_as_numbers(tmp_path, capsys):
     base = ["--cache", str(tmp_path / "cache"), "sample", "gan-ring8"]
     plot, numbers = tmp_path / "ring.png", tmp_path / "ring.csv"
     assert zoo_main(base + ["-o", str(plot)]) == 0
-    assert "2500 points from gan-ring8 (seed 0), white over 2,500 real points" in capsys.readouterr().out
+    assert "2,500 points from gan-ring8 (seed 0), white over 2,500 real points" in capsys.readouterr().out
     with Image.open(plot) as written, Image.open(os.path.join(ROOT, "zoo", "hub", "gan-ring8", "samples.png")) as hub:
         np.testing.assert_array_equal(np.asarray(written), np.asarray(hub))
     assert zoo_main(base + ["-n", "7", "--seed", "3", "-o", str(numbers)]) == 0
@@ -273,8 +273,10 @@ def test_cli_samples_a_toys_points_as_a_plot_or_as_numbers(tmp_path, capsys):
     assert numbers.read_text().splitlines()[0] == "x0,x1"
     assert zoo_main(base + ["-o", str(tmp_path / "ring.txt")]) == 2
     error = capsys.readouterr().err
-    assert len(error.strip().splitlines()) == 1 and "write them to a .png" in error
-    assert not (tmp_path / "ring.txt").exists()
+    assert len(error.strip().splitlines()) == 1 and "generates 2-d points: write them to a .png" in error
+    assert zoo_main(["--cache", str(tmp_path / "cache"), "sample", "gan-fashion-mnist", "-o", str(numbers)]) == 2
+    assert "28x28x1 images: write them to a .png file" in capsys.readouterr().err
+    assert not (tmp_path / "ring.txt").exists() and numbers.read_text().startswith("x0,x1")
 
 
 def test_deploy_path_needs_only_numpy_onnxruntime_and_pillow(server, cache, tmp_path):

@@ -19,6 +19,7 @@ import tensorflow as tf
 from zoo.files import atomic_writer
 from zoo.grid import image_grid, points_plot, save_png, to_uint8
 from zoo.errors import ZooError
+from zoo.toys import TOY_SAMPLES
 
 
 class NonFiniteLossError(ZooError, RuntimeError):
@@ -43,7 +44,7 @@ class SampleGrid(keras.callbacks.Callback):
     latent batch (one row per class when conditional; a, G(a), F(G(a)), ... for CycleGAN), or for vector
     data a plot of the samples over real ones."""
 
-    def __init__(self, run, data, seed, images=64, points=2500):
+    def __init__(self, run, data, seed, images=64, points=TOY_SAMPLES):
         super().__init__()
         self.run, self.data, self.seed = run, data, seed
         self.count = images if data.is_image else points

@@ -30,7 +30,6 @@ from zoo.toys import TOY_SAMPLES, plot_reference
 PROG = "python -m zoo"
 SAMPLE_LIMIT = 100_000  # a grid of 100,000 28x28 images is already 9,500 pixels wide
 IMAGE_COUNT = 64
-POINT_FORMATS = (".png", ".csv")
 
 
 class UsageError(ZooError):
@@ -114,9 +113,7 @@ def sample(hub, args):
     generator = hub.load(args.name)
     if generator.kind == "translation":
         raise UsageError(f"{args.name} translates images: use `{PROG} translate {args.name} IN.png -o OUT.png`")
-    if not generator.is_image and os.path.splitext(args.output)[1].lower() not in POINT_FORMATS:
-        raise UsageError(f"{args.name} generates {generator.output_shape[0]}-d points: write them to a .png "
-                         f"(a plot over real points) or a .csv (the numbers), not {shortened_repr(args.output, 200)}")
+    output_format = _output_format(generator, args)
     if args.label is not None and generator.kind != "conditional":
         raise UsageError(f"{args.name} is not conditional: drop --label")
     if isinstance(args.label, str):
@@ -125,24 +122,44 @@ def sample(hub, args):
         raise UsageError(f"--label must be in [0, {generator.num_classes}): {args.name} has "
                          f"{generator.num_classes} classes, got {shorten(args.label, 40)}")
     if not generator.is_image:
-        return _sample_points(generator, args)
+        return _sample_points(generator, args, output_format)
     count = args.n or IMAGE_COUNT
     _write_png(image_grid(generator.sample(count, seed=args.seed, labels=args.label)), args.output)
-    return f"wrote {args.output}: {count} images from {args.name} (seed {args.seed})"
+    return f"wrote {args.output}: {count:,} images from {args.name} (seed {args.seed})"
 
 
-def _sample_points(generator, args):
-    """A toy generator's points as a plot over real ones (zoo.grid.points_plot, as the hub's samples.png) or
-    as CSV, one point a row."""
+def _output_format(generator, args):
+    """The output file's extension, if it suits the generator: images are written as PNG; points as a plot
+    (.png, for 1-d and 2-d points) or as numbers (.csv)."""
+    extension = os.path.splitext(args.output)[1].lower()
+    if generator.is_image:
+        made = "x".join(map(str, generator.output_shape)) + " images"
+        formats, advice = (".png",), "write them to a .png file"
+    else:
+        made = f"{generator.output_shape[0]}-d points"
+        formats, advice = (((".png", ".csv"), "write them to a .png (a plot over real points) or a .csv")
+                           if generator.output_shape[0] <= 2 else
+                           ((".csv",), "write them to a .csv (a plot shows 1-d and 2-d points only)"))
+    if extension not in formats:
+        raise UsageError(f"{args.name} generates {made}: {advice}, not {shortened_repr(args.output, 200)}")
+    return extension
+
+
+def _sample_points(generator, args, output_format):
+    """A toy generator's points as a plot over real ones (zoo.grid.points_plot) or as CSV, one point a row.
+    Without --label a conditional generator's points take every class in turn, as the hub's samples.png."""
     from zoo.grid import points_plot
 
     count = args.n or TOY_SAMPLES
-    points = generator.sample(count, seed=args.seed, labels=args.label, output="float")
-    what = f"{count} points from {args.name} (seed {args.seed})"
-    if args.output.lower().endswith(".csv"):
+    labels = args.label
+    if labels is None and generator.kind == "conditional":
+        labels = np.arange(count) % generator.num_classes
+    points = generator.sample(count, seed=args.seed, labels=labels, output="float")
+    what = f"{count:,} points from {args.name} (seed {args.seed})"
+    if output_format == ".csv":
         _write_csv(points, args.output)
         return f"wrote {args.output}: {what}"
-    reference = plot_reference(generator.metadata.get("dataset", ""))
+    reference = plot_reference(generator.metadata.get("dataset", ""), generator.output_shape[0])
     _write_png(points_plot(points, reference), args.output)
     return f"wrote {args.output}: {what}, white over {len(reference):,} real points in grey"
 

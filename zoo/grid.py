@@ -111,15 +111,20 @@ def points_plot(samples, reference, size=256):
     samples, reference = np.asarray(samples, np.float32), np.asarray(reference, np.float32)
     both = np.concatenate([samples, reference])
     both = both[np.isfinite(both).all(axis=1)]
+    picture = np.zeros((size, size), np.uint8)
+    if not len(both):  # nothing finite to draw
+        return picture[..., None]
     low, high = both.min(axis=0), both.max(axis=0)
     # float32 on numpy 1 and 2 alike: the browser page (export/web_assets) repeats these sums
     margin = np.float32(0.05) * (high - low).max() + np.float32(1e-6)
     low, high = low - margin, high + margin
-    picture = np.zeros((size, size), np.uint8)
+    # one point far from 0: the margin vanishes in float32 and the box has no width
+    span = np.where(high > low, high - low, np.float32(1))
 
     def pixels(points, axis):
-        return np.clip(((points[:, axis] - low[axis]) / (high[axis] - low[axis]) * (size - 1)), 0,
-                       size - 1).astype(int)
+        # NaN only where float32 overflows (|x| near 3e38): drawn at the edge, not at a wrapped index
+        scaled = np.nan_to_num((points[:, axis] - low[axis]) / span[axis] * (size - 1), nan=0.0)
+        return np.clip(scaled, 0, size - 1).astype(int)
 
     for points, shade in ((reference, 110), (samples, 255)):
         points = points[np.isfinite(points).all(axis=1)]

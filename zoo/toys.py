@@ -43,9 +43,9 @@ def toy_arrays(name, n, seed):
     return x.astype(np.float32), labels
 
 
-def plot_reference(name):
-    """The real points that plots draw a toy generator's points over: TOY_SAMPLES of them, seed 0 (as the hub's
-    samples.png); none, shape (0, 2), for data that is not a toy here."""
+def plot_reference(name, dims):
+    """The real points that plots draw a generator's `dims`-d points over: TOY_SAMPLES of them, seed 0 (as the
+    hub's samples.png), for a toy `name`; none, shape (0, dims), for other data."""
     if name in TOY_STD or name == "mog1d":
         return toy_arrays(name, TOY_SAMPLES, seed=0)[0]
-    return np.zeros((0, 2), np.float32)
+    return np.zeros((0, dims), np.float32)

@@ -11,8 +11,9 @@ const WALK_FRAME_MS = 40;
 const PLOT_SIZE = 256, REAL_SHADE = 110, GENERATED_SHADE = 255, PLOT_SCALE = 2;  // zoo.grid.points_plot's
 
 // For scripts and the browser test: what the page has done, and how long it took.
+// A toy's page keeps its last points (x0, y0, x1, y1, ...) in `points`.
 const page = (window.generatorPage = {
-  ready: false, renders: 0, walkFrames: 0, firstImageMs: null, lastRunMs: null, error: null,
+  ready: false, renders: 0, walkFrames: 0, firstImageMs: null, lastRunMs: null, error: null, points: null,
 });
 
 const element = (id) => document.getElementById(id);
@@ -66,7 +67,8 @@ function drawImages(canvas, values, [count, height, width, channels]) {
 }
 
 // zoo.grid.points_plot for 2-D points, in numpy's float32 arithmetic: generated points (white) over real ones
-// (grey) on the box that holds both, widened on every side by 5 % of its longer side; non-finite points skipped
+// (grey) on the box that holds both, widened on every side by 5 % of its longer side; non-finite points skipped,
+// and none at all draws a black plot
 function drawPoints(canvas, generated) {
   const sets = [[realPoints, REAL_SHADE], [generated, GENERATED_SHADE]];
   const finite = (points, i) => Number.isFinite(points[2 * i]) && Number.isFinite(points[2 * i + 1]);
@@ -83,8 +85,11 @@ function drawPoints(canvas, generated) {
   const longer = Math.max(f32(high[0] - low[0]), f32(high[1] - low[1]));
   const margin = f32(f32(f32(0.05) * longer) + f32(1e-6));
   const from = low.map((value) => f32(value - margin)), to = high.map((value) => f32(value + margin));
-  const pixel = (value, axis) => Math.trunc(Math.min(PLOT_SIZE - 1, Math.max(0,
-    f32(f32(f32(value - from[axis]) / f32(to[axis] - from[axis])) * (PLOT_SIZE - 1)))));
+  const span = [0, 1].map((axis) => (to[axis] > from[axis] ? f32(to[axis] - from[axis]) : 1));  // see points_plot
+  const pixel = (value, axis) => {
+    const scaled = f32(f32(f32(value - from[axis]) / span[axis]) * (PLOT_SIZE - 1));
+    return Number.isNaN(scaled) ? 0 : Math.trunc(Math.min(PLOT_SIZE - 1, Math.max(0, scaled)));
+  };
   canvas.width = canvas.height = PLOT_SIZE;
   canvas.style.width = `${PLOT_SIZE * PLOT_SCALE}px`;
   const picture = new ImageData(PLOT_SIZE, PLOT_SIZE);
@@ -170,8 +175,10 @@ async function showGrid(newLatents) {
   const started = performance.now();
   latents = newLatents;
   const images = await generate(latents.z, latents.count);
-  if (model.point_shape) drawPoints(element("grid"), images.data);
-  else {
+  if (model.point_shape) {
+    drawPoints(element("grid"), images.data);
+    page.points = Array.from(images.data);
+  } else {
     drawImages(element("grid"), images.data, images.dims);
     if (!walking) showWalkFrame(images, 0);  // where a walk starts
   }
