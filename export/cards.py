@@ -344,7 +344,7 @@ def card(name, entry, samples_path):
 **Data.** {_data(entry)}
 
 **Recipe.** {reproduce}. Trained {training['epochs']} epochs,
-{training['generator_steps']:,} generator steps, {training['wall_seconds'] / 60:.1f} min on a {training['machine']}.
+{training['generator_steps']:,} generator steps, {training['wall_seconds'] / 60:.1f} min; devices: {training['machine']}.
 Published weights: {entry.get('weights', 'live (no average)')}; checkpoint: {entry.get('checkpoint', 'latest')}.
 Config: `{json.dumps({k: v for k, v in entry['config'].items() if v is not None}, sort_keys=True)}`
 

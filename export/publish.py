@@ -52,10 +52,25 @@ def _history(run):
 
 
 def _training_summary(run):
-    """Steps, epochs and wall seconds from the run's history.csv."""
+    """Steps, epochs, wall seconds and what trained them, from the run's history.csv."""
     rows = _history(run)
     return {"epochs": int(rows[-1]["epoch"]), "generator_steps": int(rows[-1]["steps"]),
-            "wall_seconds": round(sum(float(r["seconds"]) for r in rows)), "machine": "2-core CPU, no GPU"}
+            "wall_seconds": round(sum(float(r["seconds"]) for r in rows)), "machine": _devices(rows)}
+
+
+def _devices(rows):
+    """What trained the epochs of `rows`: 'CPU, 2 cores', or where a resume moved the run, each stretch with its
+    epochs: 'CPU, 2 cores (epochs 1-40), GPU: NVIDIA H100 80GB HBM3 (epochs 41-80)'."""
+    stretches = []  # [devices, first epoch, last epoch]
+    for row in rows:
+        devices = row.get("devices") or "not recorded"  # runs from before history.csv had the column
+        if stretches and stretches[-1][0] == devices:
+            stretches[-1][2] = row["epoch"]
+        else:
+            stretches.append([devices, row["epoch"], row["epoch"]])
+    if len(stretches) == 1:
+        return stretches[0][0]
+    return ", ".join(f"{devices} (epochs {first}-{last})" for devices, first, last in stretches)
 
 
 def _savedmodel_archive(folder, archive):

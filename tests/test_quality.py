@@ -176,8 +176,24 @@ def test_publish_refuses_a_model_below_the_gate_unless_forced(quality_run, tmp_p
     assert not entry["gate"]["passed"] and entry["quality_curve"]["file"] in entry["files"]
     text = card("tiny", entry, "tiny/samples.png")
     assert "Below the zoo's quality gate" in text and "tiny/quality.png" in text
+    # what trained it, as training printed it (history.csv's devices column)
+    devices = entry["training"]["machine"]
+    assert "not recorded" not in devices and "CPU" in devices or "GPU" in devices
+    assert f"devices: {devices}." in text
     with open(os.path.join(hub, "tiny", "evaluation.json")) as f:
         assert not json.load(f)["generator"].startswith("/")
+
+
+def test_card_says_what_trained_each_stretch_of_epochs():
+    from export.publish import _devices
+
+    gpu = "GPU: NVIDIA H100 80GB HBM3"
+    rows = [{"epoch": str(epoch), "devices": "CPU, 2 cores" if epoch <= 2 else gpu} for epoch in range(1, 5)]
+    assert _devices(rows[:2]) == "CPU, 2 cores"
+    assert _devices(rows) == f"CPU, 2 cores (epochs 1-2), {gpu} (epochs 3-4)"
+    # a run begun before history.csv had the column, then resumed
+    assert _devices([{"epoch": "1", "devices": None}, *rows[1:2]]) == ("not recorded (epochs 1-1), "
+                                                                       "CPU, 2 cores (epochs 2-2)")
 
 
 def test_card_names_the_goals_a_model_misses_and_whether_training_was_still_improving():
@@ -271,11 +287,13 @@ def test_publish_refuses_a_recipe_for_weights_that_no_recipe_trains(trained_run,
     # CycleGAN whose epoch 1 decayed along a schedule of 2 epochs before a resume shortened it to 1: the
     # rate then ends at 0.0002 * (2 - 1) / 1 where a schedule of 1 epoch ends at 0
     shortened = copy(cyclegan_run[0], "shortened")
-    history = (tmp_path / "shortened" / "history.csv").read_text().splitlines()
-    header, row = history[0].split(","), history[1].split(",")
-    assert float(row[header.index("g_learning_rate")]) == 0.0  # the real run followed its schedule
-    row[header.index("g_learning_rate")] = "0.0002"
-    (tmp_path / "shortened" / "history.csv").write_text("\n".join([history[0], ",".join(row)]) + "\n")
+    with open(tmp_path / "shortened" / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert float(rows[0]["g_learning_rate"]) == 0.0  # the real run followed its schedule
+    with open(tmp_path / "shortened" / "history.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerow({**rows[0], "g_learning_rate": "0.0002"})
     refused(shortened, config, r"shortened logged g_learning_rate 0\.0002 at epoch 1 where the schedule of its 1 "
                                r"epochs gives 0: its schedule changed on a resume")
     # stopped inside an epoch with no best epoch kept: export would take those weights

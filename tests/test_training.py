@@ -3,6 +3,7 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from tests.helpers import TINY, history, snapshot
@@ -10,6 +11,7 @@ from training.__main__ import main
 from training.callbacks import NonFiniteLossError
 from training.config import ConfigError, resolve
 from training.run import CheckpointError, RunFolder
+from training.strategies import describe_devices
 from training.train import train
 
 
@@ -25,6 +27,7 @@ def test_run_folder_holds_every_artifact(trained_run):
     rows = history(run)
     assert [row["epoch"] for row in rows] == ["1", "2"] and [row["steps"] for row in rows] == ["8", "16"]
     assert all(np.isfinite(float(row[key])) for row in rows for key in ("d_loss", "g_loss", "seconds"))
+    assert {row["devices"] for row in rows} == {describe_devices(tf.distribute.get_strategy())}  # what "auto" took
     with open(os.path.join(run, "config.json")) as f:
         assert json.load(f) == resolve(TINY)
 

@@ -203,11 +203,12 @@ class SaveOnInterrupt(keras.callbacks.Callback):
 
 
 class HistoryCSV(keras.callbacks.Callback):
-    """One row per epoch: the epoch's mean losses, the generator steps so far, and the epoch's seconds."""
+    """One row per epoch: the generator steps so far, the epoch's seconds, what trained it (`devices`, as
+    training.strategies.describe_devices says: a model card reports it) and the epoch's mean losses."""
 
-    def __init__(self, path):
+    def __init__(self, path, devices):
         super().__init__()
-        self.path = path
+        self.path, self.devices = path, devices
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
@@ -216,7 +217,7 @@ class HistoryCSV(keras.callbacks.Callback):
         if self.model.stop_training:
             return
         row = {"epoch": epoch + 1, "steps": self.model.steps_trained,
-               "seconds": round(time.perf_counter() - self.started, 3),
+               "seconds": round(time.perf_counter() - self.started, 3), "devices": self.devices,
                **{name: float(value) for name, value in (logs or {}).items()}}
         rows = []
         if os.path.exists(self.path):

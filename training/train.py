@@ -86,10 +86,11 @@ def _train(run, config, strategy, chief, resume, overwrite, verbose):
         if resume:  # before anything is written: a damaged history refuses the resume
             writer.trim_history(first_epoch)
         writer.start(config, data, overwrite and chief)
+        devices = describe_devices(strategy)
         if verbose != 0:
             for warning in device_warnings(strategy, config["mixed_precision"]):
                 print(f"warning: {warning}", file=sys.stderr)
-            print(f"{describe_devices(strategy)}; {type(strategy).__name__.lstrip('_')}: {replicas} replica(s), "
+            print(f"{devices}; {type(strategy).__name__.lstrip('_')}: {replicas} replica(s), "
                   f"global batch {config['batch_size']}, run folder {out}{'' if chief else ' (written by the chief)'}")
         interrupt = SaveOnInterrupt(writer, first_step)
         # The checkpoint comes last: it is the commit point of an epoch. Killed before it, the run resumes
@@ -100,7 +101,7 @@ def _train(run, config, strategy, chief, resume, overwrite, verbose):
             StopOnNonFiniteLoss(),
             interrupt,
             *quality,  # before the history and TensorBoard, which record the measures it adds to the logs
-            HistoryCSV(writer.history),
+            HistoryCSV(writer.history, devices),
             SampleGrid(writer, data, config["seed"]),
             keras.callbacks.TensorBoard(writer.logs),
             EpochCheckpoint(writer),  # on every worker: saving may read variables through collectives
