@@ -389,7 +389,7 @@ is the mean +- standard deviation over the seeds: |mu - mu*| and |sigma - sigma*
 mean of the iterates over the last {AVERAGED_FRACTION:.0%} of training) and F(omega, theta) at the end of
 training, integrated numerically (F <= D_f(P || Q_theta) for every critic).
 `python -m training.evaluate fgan-1d --steps {results['steps']}` ({results['seconds'] / 60:.0f} min with a worker
-process per core on a 2-core CPU).
+process per core{f" of {results['cores']}" if "cores" in results else ""}).
 
 ```
 {format_table(rows)}

@@ -59,8 +59,9 @@ def _training_summary(run):
 
 
 def _devices(rows):
-    """What trained the epochs of `rows`: 'CPU, 2 cores', or where a resume moved the run, each stretch with its
-    epochs: 'CPU, 2 cores (epochs 1-40), GPU: NVIDIA H100 80GB HBM3 (epochs 41-80)'."""
+    """What trained the epochs of `rows` (history.csv's devices column): 'CPU, 2 cores', or where a resume moved
+    the run, each stretch with its epochs: 'CPU, 2 cores (epochs 1-40); GPU: NVIDIA H100 80GB HBM3 (epochs
+    41-80)'. The index keeps it as training['machine']."""
     stretches = []  # [devices, first epoch, last epoch]
     for row in rows:
         devices = row.get("devices") or "not recorded"  # runs from before history.csv had the column
@@ -70,7 +71,8 @@ def _devices(rows):
             stretches.append([devices, row["epoch"], row["epoch"]])
     if len(stretches) == 1:
         return stretches[0][0]
-    return ", ".join(f"{devices} (epochs {first}-{last})" for devices, first, last in stretches)
+    return "; ".join(f"{devices} (epoch{f' {first}' if first == last else f's {first}-{last}'})"
+                     for devices, first, last in stretches)
 
 
 def _savedmodel_archive(folder, archive):

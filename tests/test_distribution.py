@@ -46,6 +46,7 @@ def test_two_workers_train_to_identical_weights_and_only_the_chief_writes(tmp_pa
         np.testing.assert_array_equal(chief[name], worker[name])
     history = (out / "history.csv").read_text().splitlines()
     assert len(history) == 3 and (out / "checkpoints" / "epoch-0002").is_dir()
+    assert ',"2 workers (chief 0: CPU, ' in history[1]  # the chief writes: it sees its own devices only
     leftovers = [n for n in os.listdir(tmp_path / "tmp-worker") if n.startswith("gan-zoo-worker-")]
     assert leftovers == []  # the worker's own run folder is gone
 

@@ -178,7 +178,7 @@ def test_publish_refuses_a_model_below_the_gate_unless_forced(quality_run, tmp_p
     assert "Below the zoo's quality gate" in text and "tiny/quality.png" in text
     # what trained it, as training printed it (history.csv's devices column)
     devices = entry["training"]["machine"]
-    assert "not recorded" not in devices and "CPU" in devices or "GPU" in devices
+    assert "not recorded" not in devices and ("CPU" in devices or "GPU" in devices)
     assert f"devices: {devices}." in text
     with open(os.path.join(hub, "tiny", "evaluation.json")) as f:
         assert not json.load(f)["generator"].startswith("/")
@@ -190,10 +190,9 @@ def test_card_says_what_trained_each_stretch_of_epochs():
     gpu = "GPU: NVIDIA H100 80GB HBM3"
     rows = [{"epoch": str(epoch), "devices": "CPU, 2 cores" if epoch <= 2 else gpu} for epoch in range(1, 5)]
     assert _devices(rows[:2]) == "CPU, 2 cores"
-    assert _devices(rows) == f"CPU, 2 cores (epochs 1-2), {gpu} (epochs 3-4)"
+    assert _devices(rows) == f"CPU, 2 cores (epochs 1-2); {gpu} (epochs 3-4)"
     # a run begun before history.csv had the column, then resumed
-    assert _devices([{"epoch": "1", "devices": None}, *rows[1:2]]) == ("not recorded (epochs 1-1), "
-                                                                       "CPU, 2 cores (epochs 2-2)")
+    assert _devices([{"epoch": "1", "devices": None}, *rows[1:2]]) == "not recorded (epoch 1); CPU, 2 cores (epoch 2)"
 
 
 def test_card_names_the_goals_a_model_misses_and_whether_training_was_still_improving():

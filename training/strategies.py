@@ -71,7 +71,18 @@ def _mirrored_devices(gpus, replicas):
 
 def describe_devices(strategy):
     """What this process's replicas run on: '2 x GPU: NVIDIA H100 80GB HBM3', 'CPU, 2 cores',
-    '2 x CPU (logical devices), 2 cores', '8 x TPU'."""
+    '2 x CPU (logical devices), 2 cores', '8 x TPU'; in a cluster, with the number of workers, as
+    '2 workers (chief 0: CPU, 2 cores)' (a process sees its own devices only)."""
+    local = _describe_local_devices(strategy)
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return local
+    cluster = resolver.cluster_spec().as_dict()
+    workers = len(cluster.get("chief", [])) + len(cluster.get("worker", []))
+    return f"{workers} workers ({resolver.task_type} {resolver.task_id}: {local})" if workers > 1 else local
+
+
+def _describe_local_devices(strategy):
     devices = _replica_devices(strategy)
     count = f"{len(devices)} x " if len(devices) > 1 else ""
     kind = devices[0].device_type  # a strategy's replicas are all of one kind
