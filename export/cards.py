@@ -100,7 +100,9 @@ def _nets(entry):
         if config.get("mlp") == "pacgan":
             return f"the MLP nets of PacGAN's 2-D experiments (Lin et al. 2018), width {config['width']}{packs}"
         return f"MLP nets, width {config['width']}{packs}"
-    return f"DCGAN nets (Radford et al. 2016), width {config['width']}{packs}"
+    conditioning = ("; class-conditional batch norm in the generator (de Vries et al. 2017)"
+                    if config.get("generator_conditioning") == "batchnorm" else "")
+    return f"DCGAN nets (Radford et al. 2016), width {config['width']}{conditioning}{packs}"
 
 
 def _what(entry):
@@ -258,8 +260,9 @@ def quality_sentence(entry):
         said = (f"{m['modes']['modes_covered']} of {m['modes']['modes']} modes covered, "
                 f"{100 * m['modes']['high_quality']:.1f} % of samples of high quality")
     else:
-        said = (f"domain FID {m['fid']:.1f} (real data: {m['floor']['fid']:.2f}), recall {m['recall']:.2f}, "
-                f"precision {m['precision']:.2f}")
+        # three decimals, as the goals sentence: 0.748 must not read as the 0.75 it misses
+        said = (f"domain FID {m['fid']:.1f} (real data: {m['floor']['fid']:.2f}), recall {m['recall']:.3f}, "
+                f"precision {m['precision']:.3f}")
         if "conditional" in m:
             said += f", {100 * m['conditional']['accuracy']:.1f} % of samples classified as the asked class"
     said = f"{said[0].upper()}{said[1:]}"

@@ -13,6 +13,7 @@ STEP_CASES = [
     ("gan", IMAGES, {"loss": "minimax", "d_steps": 2}),
     ("cgan", IMAGES, {}),
     ("cgan", POINTS, {}),
+    ("cgan", IMAGES, {"generator_conditioning": "batchnorm"}),
     ("fgan", IMAGES, {"divergence": "kl"}),
     ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 1}),
     ("wgan_gp", IMAGES, {"n_critic": 1}),
@@ -180,6 +181,8 @@ def test_variants_refuse_data_they_cannot_use():
         build("cyclegan", IMAGES)
     with pytest.raises(UnsuitableDataError, match="two domains"):
         build("gan", DOMAINS)
+    with pytest.raises(UnsuitableDataError, match="image .DCGAN. nets"):
+        build("cgan", POINTS, generator_conditioning="batchnorm")
 
 
 def test_packing_concatenates_consecutive_samples():

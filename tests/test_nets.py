@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from zoo.nets import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
+from zoo.nets.conditioning import ClassScaleOffset
 
 
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
@@ -13,6 +14,26 @@ def test_dcgan_shapes_and_range(shape):
     assert images.min() >= -1 and images.max() <= 1
     assert discriminator(images, training=False).shape == (3, 1)
     assert [x.name for x in generator.inputs] == ["z"]
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 2, 3)])
+def test_class_scale_offset_gives_each_example_its_class_scale_and_offset(shape):
+    layer = ClassScaleOffset(4)
+    features = np.random.default_rng(0).normal(size=(5,) + shape).astype("float32")
+    labels = np.array([0, 3, 3, 1, 2], "int32")
+    assert np.allclose(layer([features, labels]), features)  # starts as the identity
+    scale, offset = np.arange(12.0).reshape(4, 3), -np.arange(12.0).reshape(4, 3)
+    layer.scale.set_weights([scale])
+    layer.offset.set_weights([offset])
+    expected = [x * scale[y] + offset[y] for x, y in zip(features, labels)]  # broadcast over the pixels
+    assert np.allclose(layer([features, labels]), expected)
+
+
+def test_class_batchnorm_generator_answers_to_its_labels_and_needs_classes():
+    generator = dcgan_generator(16, (28, 28, 1), width=4, num_classes=10, class_batchnorm=True)
+    assert sum(isinstance(layer, ClassScaleOffset) for layer in generator.layers) == 2
+    with pytest.raises(ValueError, match="num_classes"):
+        dcgan_generator(16, (28, 28, 1), width=4, class_batchnorm=True)
 
 
 def test_layer_norm_critic_has_no_batch_norm():

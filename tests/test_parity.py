@@ -24,6 +24,7 @@ VARIANT_CASES = {
     "gan-minimax-k2": ("gan", IMAGES, {"loss": "minimax", "d_steps": 2}),
     "gan-minimax-k2-reuse_fakes": ("gan", IMAGES, {"loss": "minimax", "d_steps": 2, "reuse_fakes": True}),
     "cgan": ("cgan", IMAGES, {}),
+    "cgan-class-batchnorm": ("cgan", IMAGES, {"generator_conditioning": "batchnorm"}),
     "fgan-kl": ("fgan", IMAGES, {"divergence": "kl"}),
     "wgan": ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 1}),
     "wgan_gp": ("wgan_gp", IMAGES, {"n_critic": 1}),

@@ -206,6 +206,8 @@ def test_card_names_the_goals_a_model_misses_and_whether_training_was_still_impr
            "29 of 30" in quality_sentence(entry)
     entry["quality_curve"]["best_epoch"] = 12
     assert quality_sentence(entry).endswith("(at least 0.75).")
+    near_miss = {**entry, "metrics": {**metrics, "recall": 0.748}}  # not "recall 0.75 ... misses 0.75"
+    assert quality_sentence(near_miss).startswith("Domain FID 42.9 (real data: 0.27), recall 0.748, precision 0.720")
     assert missed_goals({**metrics, "recall": 0.8}) == [] and "meets the zoo's goals" in quality_sentence(
         {**entry, "metrics": {**metrics, "recall": 0.8}})
     translation = {"translation": {"A->B": {"target_class_share": 0.97}, "B->A": {"target_class_share": 0.9},
@@ -236,6 +238,18 @@ def test_conditional_card_lists_the_intra_class_fid_of_every_class():
     assert "| intra-class domain FID (mean of 10) | 4.5000 | |" in text
     for label, name in enumerate(CLASS_NAMES):
         assert f"| intra-class domain FID, {label} {name} | {label:.4f} | |" in text
+
+
+@pytest.mark.parametrize("config,words", [
+    ({"width": 32, "generator_conditioning": "batchnorm"}, "class-conditional batch norm in the generator"),
+    ({"width": 32, "generator_conditioning": "concat", "pack": 2}, "judges packs of 2 samples"),
+])
+def test_card_names_the_nets_options_that_shape_the_model(config, words):
+    from export.cards import _what
+
+    entry = {"variant": "cgan", "config": config, "kind": "conditional", "output": {"name": "images"}}
+    assert words in _what(entry)
+    assert ("batch norm" in _what(entry)) == (config["generator_conditioning"] == "batchnorm")
 
 
 def test_every_hub_model_names_the_recipe_that_trains_it():

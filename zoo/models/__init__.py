@@ -67,8 +67,13 @@ def noise_nets(config, spec, num_classes=0, norm="batch"):
     if spec.two_domains:
         raise UnsuitableDataError("it samples one distribution; this dataset is two domains (for cyclegan)")
     pack = config.get("pack", 1)  # PacGAN: the discriminator judges packs of this many samples
+    class_batchnorm = config.get("generator_conditioning") == "batchnorm"
+    if class_batchnorm and not spec.is_image:
+        raise UnsuitableDataError("--generator-conditioning batchnorm is for the image (DCGAN) nets; "
+                                  "on vectors use concat")
     if spec.is_image:
-        return (dcgan_generator(config["latent_dim"], spec.shape, config["width"], num_classes),
+        return (dcgan_generator(config["latent_dim"], spec.shape, config["width"], num_classes,
+                                class_batchnorm),
                 dcgan_discriminator(spec.shape, config["width"], norm, num_classes, pack=pack))
     return mlp_nets(config["mlp"], config["latent_dim"], spec.shape[0], config["width"], num_classes, pack)
 
@@ -164,8 +169,13 @@ GAN_OPTIONS = {
 VARIANTS = {
     "gan": Variant("original GAN (Goodfellow et al. 2014)",
                    GAN_OPTIONS, build_gan),
-    "cgan": Variant("conditional GAN (Mirza & Osindero 2014) with a projection discriminator",
-                    GAN_OPTIONS, build_cgan),
+    "cgan": Variant("conditional GAN (Mirza & Osindero 2014) with a projection discriminator", {
+        **GAN_OPTIONS,
+        "generator_conditioning": Option("concat", "how the generator takes the label: concat (its embedding "
+                                         "concatenated to z) or batchnorm (also each class's own scale and "
+                                         "offset in every batch norm: conditional batch norm, as Miyato & "
+                                         "Koyama's projection cGAN; image nets)", choices=("concat", "batchnorm")),
+    }, build_cgan),
     "fgan": Variant("f-GAN (Nowozin et al. 2016): minimise any of nine f-divergences", {
         **NOISE,
         **PACK,

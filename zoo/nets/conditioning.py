@@ -1,4 +1,5 @@
-"""Class conditioning shared by the conditional nets: a label input, its embedding, a projection head."""
+"""Class conditioning shared by the conditional nets: a label input, its embedding, class-conditional batch
+norm, a projection head."""
 
 import keras
 from keras import layers, ops
@@ -18,6 +19,36 @@ def with_label_embedding(z, num_classes):
     label = label_input()
     embedded = layers.Embedding(num_classes, LABEL_EMBEDDING)(label)
     return [z, label], layers.Concatenate()([z, embedded])
+
+
+class ClassScaleOffset(layers.Layer):
+    """x * gamma[y] + beta[y], each class its own per-channel scale and offset: with a batch norm that has
+    none of its own, conditional batch norm (de Vries et al. 2017), the generator's half of Miyato &
+    Koyama's (2018) projection cGAN. It starts as the identity (gamma 1, beta 0)."""
+
+    def __init__(self, num_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+
+    def build(self, input_shape):
+        features_shape, _ = input_shape
+        channels = features_shape[-1]
+        self.scale = layers.Embedding(self.num_classes, channels, embeddings_initializer="ones", name="scale")
+        self.offset = layers.Embedding(self.num_classes, channels, embeddings_initializer="zeros",
+                                       name="offset")
+        for embedding in (self.scale, self.offset):
+            embedding.build((None,))
+
+    def call(self, inputs):
+        features, label = inputs
+        # (batch, channels) -> (batch, 1, ..., 1, channels): one scale per channel, the same at every pixel
+        broadcast = (-1,) + (1,) * (len(features.shape) - 2) + (features.shape[-1],)
+        scale, offset = (ops.reshape(ops.cast(e(label), features.dtype), broadcast)
+                         for e in (self.scale, self.offset))
+        return features * scale + offset
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
 
 
 class Projection(layers.Layer):

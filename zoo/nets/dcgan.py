@@ -6,8 +6,9 @@ LeakyReLU(0.2). Batch norm is synchronised so that replicas normalise over the g
 (zoo.nets.normalization).
 
 With `num_classes`, both nets also take an integer `label`: the generator concatenates a label
-embedding to z (Mirza & Osindero 2014), the discriminator adds a projection term <embed(y), phi(x)>
-to its logit (Miyato & Koyama 2018).
+embedding to z (Mirza & Osindero 2014), and with `class_batchnorm` also gives every batch norm each
+class's own scale and offset (conditional batch norm, as Miyato & Koyama's generator); the discriminator
+adds a projection term <embed(y), phi(x)> to its logit (Miyato & Koyama 2018).
 """
 
 import math
@@ -15,7 +16,7 @@ import math
 import keras
 from keras import layers
 
-from zoo.nets.conditioning import label_input, projection_logits, with_label_embedding
+from zoo.nets.conditioning import ClassScaleOffset, label_input, projection_logits, with_label_embedding
 from zoo.nets.normalization import BatchNormalization
 
 SUPPORTED_SIZES = (28, 32, 64)
@@ -38,21 +39,28 @@ def _normalization(kind):
     raise ValueError(f"unknown normalization {kind!r}: use 'batch', 'layer' or None")
 
 
-def dcgan_generator(latent_dim, image_shape, width=64, num_classes=0, name="generator"):
+def dcgan_generator(latent_dim, image_shape, width=64, num_classes=0, class_batchnorm=False,
+                    name="generator"):
     """z (batch, latent_dim) [+ label (batch,)] -> images (batch, H, W, C) in [-1, 1]."""
+    if class_batchnorm and not num_classes:
+        raise ValueError("class-conditional batch norm needs num_classes")
     size, _, channels = image_shape
     start, n_up = _upsampling_plan(size)
     filters = width * 2 ** (n_up - 1)
     z = keras.Input((latent_dim,), name="z")
     inputs, x = with_label_embedding(z, num_classes)
+
+    def batch_norm(x):
+        if not class_batchnorm:
+            return BatchNormalization()(x)
+        return ClassScaleOffset(num_classes)([BatchNormalization(center=False, scale=False)(x), inputs[1]])
+
     x = layers.Dense(start * start * filters * 2, use_bias=False)(x)
-    x = BatchNormalization()(x)
-    x = layers.ReLU()(x)
+    x = layers.ReLU()(batch_norm(x))
     x = layers.Reshape((start, start, filters * 2))(x)
     for _ in range(n_up - 1):
         x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
-        x = BatchNormalization()(x)
-        x = layers.ReLU()(x)
+        x = layers.ReLU()(batch_norm(x))
         filters //= 2
     # float32 outputs even under mixed precision: exact losses, and a float32 exported generator
     images = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh",
