@@ -277,6 +277,11 @@ def test_cli_samples_a_toys_points_as_a_plot_or_as_numbers(tmp_path, capsys):
     assert zoo_main(["--cache", str(tmp_path / "cache"), "sample", "gan-fashion-mnist", "-o", str(numbers)]) == 2
     assert "28x28x1 images: write them to a .png file" in capsys.readouterr().err
     assert not (tmp_path / "ring.txt").exists() and numbers.read_text().startswith("x0,x1")
+    for missing in ("ring.png", "ring.csv"):  # a folder that does not exist: one line, nothing written
+        assert zoo_main(base + ["-o", str(tmp_path / "missing" / missing)]) == 2
+        error = capsys.readouterr().err
+        assert len(error.strip().splitlines()) == 1 and "cannot write" in error and "No such file" in error
+    assert not (tmp_path / "missing").exists()
 
 
 def test_deploy_path_needs_only_numpy_onnxruntime_and_pillow(server, cache, tmp_path):

@@ -17,6 +17,7 @@ expected output, as the ONNX Model Zoo has them) with this machine's onnxruntime
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -205,25 +206,29 @@ def verify(args):
     return f"{args.name}: {len(folders)} test set{'s' * (len(folders) > 1)} passed"
 
 
+@contextlib.contextmanager
+def _writing(path):
+    """An output file that cannot be written is the user's to fix: one line, no traceback."""
+    try:
+        yield
+    except OSError as error:
+        raise UsageError(f"cannot write {shortened_repr(path, 200)} ({error.strerror or error})") from None
+
+
 def _write_png(picture, path):
     from zoo.grid import save_png
 
-    try:
+    with _writing(path):
         save_png(picture, path)
-    except OSError as error:
-        raise UsageError(f"cannot write {shortened_repr(path, 200)} ({error.strerror or error})") from None
 
 
 def _write_csv(points, path):
     """Points (n, D) as CSV with a header x0,x1,...; float32 values written so that they read back exactly."""
     from zoo.files import atomic_writer
 
-    try:
-        with atomic_writer(path, "w") as f:
-            np.savetxt(f, points, fmt="%.9g", delimiter=",", comments="",
-                       header=",".join(f"x{axis}" for axis in range(points.shape[1])))
-    except OSError as error:
-        raise UsageError(f"cannot write {shortened_repr(path, 200)} ({error.strerror or error})") from None
+    with _writing(path), atomic_writer(path, "w") as f:
+        np.savetxt(f, points, fmt="%.9g", delimiter=",", comments="",
+                   header=",".join(f"x{axis}" for axis in range(points.shape[1])))
 
 
 def run(args):
