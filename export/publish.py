@@ -29,6 +29,7 @@ from export.cards import (CURVE_FILE, best_index, card, curve_plot, headline, qu
 from zoo.errors import ZooError
 from zoo.hub import REPOSITORY_HUB, check_name
 from zoo.metrics import toy_gate_failures
+from zoo.prior import classes_in_turn
 from zoo.testdata import TEST_SET
 from zoo.toys import TOY_SAMPLES, plot_reference
 
@@ -91,7 +92,7 @@ def _sample_grid(onnx_path, dataset):
     a toy: 2,500 points (PacGAN's evaluation count) over as many real ones, as training's sample plots."""
     generator = OnnxGenerator(onnx_path)
     if not generator.is_image:
-        labels = np.arange(TOY_SAMPLES) % generator.num_classes if generator.kind == "conditional" else None
+        labels = classes_in_turn(TOY_SAMPLES, generator.num_classes) if generator.kind == "conditional" else None
         return points_plot(generator.sample(TOY_SAMPLES, seed=0, labels=labels, output="float"),
                            plot_reference(dataset, generator.output_shape[0]))
     if generator.kind == "translation":

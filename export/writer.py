@@ -20,7 +20,7 @@ import tf2onnx
 
 import zoo
 from zoo.classifier import CLASS_NAMES
-from zoo.prior import latents
+from zoo.prior import classes_in_turn, latents
 from zoo.runtime import OnnxGenerator
 from zoo.testdata import TEST_SET, run_test_set
 from training.config import ConfigError
@@ -95,7 +95,7 @@ def _test_inputs(specs, num_classes):
     (modulo the classes), images uniform in [-1, 1] from seed 0."""
     def one(spec):
         if spec.name == "label":
-            return np.arange(TEST_BATCH, dtype=np.int32) % num_classes
+            return classes_in_turn(TEST_BATCH, num_classes)
         if spec.name == "z":
             return latents(TEST_BATCH, spec.shape[1], seed=0)
         return np.random.default_rng(0).uniform(-1, 1, (TEST_BATCH, *spec.shape[1:])).astype(np.float32)

@@ -19,7 +19,7 @@ from tests.tiny_hub import file_record, tiny_generator, write_index, write_tiny_
 from tests.test_hub_safety import assert_refused, run_zoo
 from zoo.classifier import CLASS_NAMES
 from zoo.hub import Hub, HubError, check_file_name
-from zoo.prior import latents
+from zoo.prior import classes_in_turn, latents
 from zoo.runtime import GeneratorFileError, LabelError, OnnxGenerator
 from zoo.testdata import TEST_SET, VerificationError, find_test_sets, parse_tensor, read_tensor, run_test_set
 
@@ -125,6 +125,12 @@ def test_conditional_export_names_its_classes_and_labels_its_test_set(cgan_run):
     np.testing.assert_array_equal(generator.sample(2, seed=1, labels=["Ankle boot", "t-shirt"]),
                                   generator.sample(2, seed=1, labels=[9, 0]))
     assert run_zoo("verify", path)[0] == 0
+
+
+def test_conditional_generators_are_asked_for_every_class_in_turn():
+    """The labels of evaluation, the hub's plots, the CLI's toy points and the ONNX test sets."""
+    labels = classes_in_turn(7, 3)
+    assert labels.dtype == np.int32 and labels.tolist() == [0, 1, 2, 0, 1, 2, 0]
 
 
 def test_cyclegan_export_has_a_test_set_per_direction(cyclegan_run):

@@ -29,7 +29,7 @@ import numpy as np
 from zoo.classifier import CLASSIFIER_PATH, FashionClassifier
 from zoo.cli import OneLineErrorParser
 from zoo.files import sha256_of, write_json
-from zoo.prior import latents
+from zoo.prior import classes_in_turn, latents
 from zoo.metrics import (TOY_GATE, fid, kernel_inception_distance, knn_radii, manifold_share, mode_coverage,
                          precision_recall)
 from zoo.errors import ZooError, run_cli
@@ -381,7 +381,7 @@ class QualityProbe:
 def latents_and_labels(generators, n, seed):
     """n latents z ~ N(0, I) and, for a conditional generator, labels cycling through the classes."""
     z = latents(n, generators.latent_dim, seed)
-    labels = (np.arange(n) % generators.num_classes).astype(np.int32) if generators.kind == "conditional" else None
+    labels = classes_in_turn(n, generators.num_classes) if generators.kind == "conditional" else None
     return z, labels
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from zoo.cli import OneLineErrorParser
 from zoo.errors import ZooError, run_cli, shorten, shortened_repr
+from zoo.prior import classes_in_turn
 from zoo.toys import TOY_SAMPLES, plot_reference
 
 PROG = "python -m zoo"
@@ -154,7 +155,7 @@ def _sample_points(generator, args, output_format):
     count = args.n or TOY_SAMPLES
     labels = args.label
     if labels is None and generator.kind == "conditional":
-        labels = np.arange(count) % generator.num_classes
+        labels = classes_in_turn(count, generator.num_classes)
     points = generator.sample(count, seed=args.seed, labels=labels, output="float")
     what = f"{count:,} points from {args.name} (seed {args.seed})"
     if output_format == ".csv":
