@@ -2,8 +2,9 @@
 
 A card is made from the hub index entry and the run's measures: what the model is, its data, the recipe
 that reproduces it, the measured quality against the real-data floor, a sentence made from those numbers
-(with the quality gate's verdict) and the FID curve over the epochs of training, a PNG drawn from the run's
-history.csv (the measures that `--eval-every` adds) with the best epoch marked.
+(with the quality gate's verdict, and for each goal missed whether its measure still improved at the end
+of training, from the slope of its last epochs) and the FID curve over the epochs of training, a PNG drawn
+from the run's history.csv (the measures that `--eval-every` adds) with the best epoch marked.
 """
 
 import csv
@@ -33,19 +34,48 @@ CURVE_MEASURES = (("fid", "domain FID", True), ("target_share_a2b", "A->B target
                   ("high_quality", "share of high-quality samples", False))
 
 
-def quality_curve(run):
-    """(epochs, values, label, lower_is_better) of the quality measured during `run`, or None if none was."""
+def _measured_epochs(rows, key):
+    """(epochs, values) of the epochs of `rows` (history.csv) that measured `key`; empty arrays if none did."""
+    points = [(int(row["epoch"]), float(row[key])) for row in rows if row.get(key) not in (None, "")]
+    epochs, values = zip(*points) if points else ((), ())
+    return np.array(epochs, dtype=int), np.array(values, dtype=float)
+
+
+def _history_rows(run):
     path = os.path.join(run, "history.csv")
     if not os.path.isfile(path):
-        return None
+        return []
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f))
+
+
+def quality_curve(run):
+    """(epochs, values, label, lower_is_better) of the quality measured during `run`, or None if none was."""
+    rows = _history_rows(run)
     for key, label, lower_is_better in CURVE_MEASURES:
-        points = [(int(row["epoch"]), float(row[key])) for row in rows if row.get(key) not in (None, "")]
-        if points:
-            epochs, values = zip(*points)
-            return np.array(epochs), np.array(values), label, lower_is_better
+        epochs, values = _measured_epochs(rows, key)
+        if len(epochs):
+            return epochs, values, label, lower_is_better
     return None
+
+
+def goal_pace(run):
+    """How fast each measure that a goal bounds moved at the end of `run`: {history column: {"epochs": [first,
+    last], "per_epoch": least-squares slope, "standard_error": its standard error}} over the last quarter of
+    the measured epochs (at least PACE_POINTS), for the card to say whether a longer run would reach a goal."""
+    rows, pace = _history_rows(run), {}
+    for key in GOAL_COLUMNS:
+        epochs, values = _measured_epochs(rows, key)
+        count = max(PACE_POINTS, len(epochs) // 4)
+        if len(epochs) < count:
+            continue
+        epochs, values = epochs[-count:], values[-count:]
+        x, y = epochs - epochs.mean(), values - values.mean()
+        slope = float(x @ y / (x @ x))
+        residuals = y - slope * x
+        pace[key] = {"epochs": [int(epochs[0]), int(epochs[-1])], "per_epoch": slope,
+                     "standard_error": float(np.sqrt(residuals @ residuals / (count - 2) / (x @ x)))}
+    return pace
 
 
 def best_index(values, lower_is_better):
@@ -203,46 +233,83 @@ GOALS = {"fid": ("domain FID", 50.0, True), "precision": ("precision", 0.70, Fal
 TOY_GOALS = {"ring8": (8, 0.95), "grid25": (25, 0.90)}
 #: a best epoch in the last tenth of training: the curve was still improving when training stopped
 STILL_IMPROVING = 0.9
+#: history.csv's column of each measure that a goal bounds
+GOAL_COLUMNS = ("fid", "precision", "recall", "label_accuracy", "modes_covered", "high_quality", "target_share_a2b",
+                "target_share_b2a", "cycle_l1_A", "cycle_l1_B")
+#: the fewest measured epochs that a pace is fitted on (the last quarter of a run, when it has more)
+PACE_POINTS = 8
+#: a CycleGAN's two generators, by direction, as their hub names and history columns end
+DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
+
+
+def _misses(metrics):
+    """(label, history column, value, bound, lower_is_better) of each goal (GOALS, TOY_GOALS) that a model's
+    measures miss."""
+    if "modes" in metrics:
+        modes, quality = TOY_GOALS[metrics["dataset"]]
+        m = metrics["modes"]
+        values = [("modes covered", "modes_covered", m["modes_covered"], modes, False),
+                  ("high-quality share", "high_quality", m["high_quality"], quality, False)]
+    elif "translation" in metrics:
+        t = metrics["translation"]
+        values = [(f"target-class share {d}", f"target_share_{DIRECTION_SUFFIX[d]}", t[d]["target_class_share"],
+                   *GOALS["target_class_share"][1:]) for d in ("A->B", "B->A") if d in t]
+        values += [(f"cycle L1 error {key[-1]}", key, t[key], *GOALS["cycle_l1"][1:])
+                   for key in ("cycle_l1_A", "cycle_l1_B") if key in t]
+    else:
+        values = [(GOALS[key][0], key, metrics[key], *GOALS[key][1:]) for key in ("fid", "precision", "recall")]
+        if "conditional" in metrics:
+            values.append((GOALS["label_accuracy"][0], "label_accuracy", metrics["conditional"]["accuracy"],
+                           *GOALS["label_accuracy"][1:]))
+    return [(label, column, value, bound, lower_is_better)
+            for label, column, value, bound, lower_is_better in values
+            if (value > bound if lower_is_better else value < bound)]
+
+
+def _missed_words(label, value, bound, lower_is_better):
+    shown = f"{value}" if isinstance(value, int) else f"{value:.1f}" if value >= 10 else f"{value:.3f}"
+    return f"{label} {shown} ({'at most' if lower_is_better else 'at least'} {bound:g})"
 
 
 def missed_goals(metrics):
     """The zoo's goals (GOALS, TOY_GOALS) that a model's measures miss, in words."""
-    if "modes" in metrics:
-        modes, quality = TOY_GOALS[metrics["dataset"]]
-        m = metrics["modes"]
-        missed = [f"modes covered {m['modes_covered']} (at least {modes})"] if m["modes_covered"] < modes else []
-        if m["high_quality"] < quality:
-            missed.append(f"high-quality share {m['high_quality']:.3f} (at least {quality:g})")
-        return missed
-    if "translation" in metrics:
-        t = metrics["translation"]
-        values = {f"target_class_share {d}": t[d]["target_class_share"] for d in ("A->B", "B->A") if d in t}
-        values.update({f"cycle_l1 {k[-1]}": t[k] for k in ("cycle_l1_A", "cycle_l1_B") if k in t})
-    else:
-        values = {key: metrics[key] for key in ("fid", "precision", "recall")}
-        if "conditional" in metrics:
-            values["label_accuracy"] = metrics["conditional"]["accuracy"]
-    missed = []
-    for key, value in values.items():
-        label, bound, lower_is_better = GOALS[key.split()[0]]
-        if (value > bound) if lower_is_better else (value < bound):
-            where = f" {key.split()[1]}" if " " in key else ""
-            shown = f"{value:.1f}" if value >= 10 else f"{value:.3f}"
-            missed.append(f"{label}{where} {shown} ({'at most' if lower_is_better else 'at least'} {bound:g})")
-    return missed
+    return [_missed_words(label, value, bound, lower) for label, _, value, bound, lower in _misses(metrics)]
+
+
+def _pace_clause(label, pace, value, bound, lower_is_better):
+    """Whether the measure behind a missed goal still moved towards it at the end of training and, if it did,
+    where a straight line through those epochs meets the goal: what a longer run would buy, from the run's own
+    curve (the probe's readings, which differ a little from the evaluation's)."""
+    first, last = pace["epochs"]
+    slope, error = pace["per_epoch"], pace["standard_error"]
+    measured = f"over epochs {first}-{last} of training ({slope:+.2g} ± {error:.2g} an epoch)"
+    towards = -slope if lower_is_better else slope
+    if towards <= 2 * error:  # within two standard errors of flat, or away from the goal
+        return f"{label} did not measurably improve {measured}, so a longer run alone is not expected to reach it"
+    epochs = max(1, round(abs(bound - value) / towards))
+    return (f"{label} still improved {measured}: a straight line through those epochs reaches {bound:g} in "
+            f"about {epochs:,} more")
 
 
 def _goals_sentence(entry):
-    missed = missed_goals(entry["metrics"])
-    if not missed:
+    misses = _misses(entry["metrics"])
+    if not misses:
         return " It meets the zoo's goals."
     m, curve, epochs = entry["metrics"], entry.get("quality_curve"), entry["training"]["epochs"]
-    sentence = f" It misses the zoo's goal for {', '.join(missed)}"
-    if curve is not None and curve["best_epoch"] >= STILL_IMPROVING * epochs:
+    sentence = f" It misses the zoo's goal for {', '.join(missed_goals(m))}"
+    pace = (curve or {}).get("pace")
+    if pace is not None:
+        clauses = [_pace_clause(label, pace[column], value, bound, lower)
+                   for label, column, value, bound, lower in misses if column in pace]
+        if clauses:
+            said = "; ".join(clauses)
+            sentence += f". {said[0].upper()}{said[1:]}"
+    elif curve is not None and curve["best_epoch"] >= STILL_IMPROVING * epochs:
+        # entries published before the pace was recorded: the curve's best epoch is all there is to go by
         sentence += (f"; its quality was still improving at epoch {curve['best_epoch']} of {epochs}, so a longer "
                      "run is the next step")
     sentence += "."
-    if "conditional" in m and "features" in m and any(goal.startswith(GOALS["label_accuracy"][0]) for goal in missed):
+    if "conditional" in m and "features" in m and any(column == "label_accuracy" for _, column, *_ in misses):
         # the goal asks for samples easier to classify than real ones: say how the classifier fares on those
         sentence += (f" The classifier itself labels {100 * m['features']['test_accuracy']:.1f} % of the real "
                      "test images correctly.")

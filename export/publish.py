@@ -24,8 +24,8 @@ import numpy as np
 from zoo.runtime import OnnxGenerator
 from zoo.files import atomic_writer, exclusive_lock, move_into_place, sha256_of, write_json
 from zoo.grid import image_grid, points_plot, save_png
-from export.cards import (CURVE_FILE, best_index, card, curve_plot, headline, quality_curve, read_index,
-                          write_index)
+from export.cards import (CURVE_FILE, DIRECTION_SUFFIX, best_index, card, curve_plot, goal_pace, headline,
+                          quality_curve, read_index, write_index)
 from zoo.errors import ZooError
 from zoo.hub import REPOSITORY_HUB, check_name
 from zoo.metrics import toy_gate_failures
@@ -33,7 +33,6 @@ from zoo.prior import classes_in_turn
 from zoo.testdata import TEST_SET
 from zoo.toys import TOY_SAMPLES, plot_reference
 
-DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
 #: history.csv's columns of each player's learning rate at the end of an epoch (training.callbacks)
 LEARNING_RATE_COLUMNS = ("g_learning_rate", "d_learning_rate")
 
@@ -293,7 +292,7 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
         reasons = "; ".join(f"{generator}: {', '.join(f)}" for generator, f in failures.items() if f)
         raise PublishError(f"{run} is below the zoo's quality gate ({reasons}): train longer, or pass --force to "
                            "publish it with these failures on its card")
-    curve = quality_curve(run)
+    curve, pace = quality_curve(run), goal_pace(run)
     published_epoch = _published_epoch(run, curve)
     published = []
     for generator_name, exported in manifest["generators"].items():
@@ -326,7 +325,7 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
                 epochs, values, label, _ = curve
                 entry["quality_curve"] = {"file": CURVE_FILE, "measure": label,
                                           "best_epoch": int(epochs[published_epoch]),
-                                          "best_value": float(values[published_epoch])}
+                                          "best_value": float(values[published_epoch]), "pace": pace}
             if metadata["kind"] == "translation":
                 entry["direction"] = metadata["direction"]
             files = [f for f in sorted(os.listdir(staging)) if f != TEST_SET]

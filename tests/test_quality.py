@@ -174,6 +174,7 @@ def test_publish_refuses_a_model_below_the_gate_unless_forced(quality_run, tmp_p
     assert publish_run(quality_run, "tiny", hub, force=True) == ["tiny"]
     entry = read_index(hub)["models"]["tiny"]
     assert not entry["gate"]["passed"] and entry["quality_curve"]["file"] in entry["files"]
+    assert entry["quality_curve"]["pace"] == {}  # two epochs are too few to fit a pace on
     text = card("tiny", entry, "tiny/samples.png")
     assert "Below the zoo's quality gate" in text and "tiny/quality.png" in text
     # what trained it, as training printed it (history.csv's devices column)
@@ -224,6 +225,49 @@ def test_card_names_the_goals_a_model_misses_and_whether_training_was_still_impr
         "misses the zoo's goal for label accuracy 0.948 (at least 0.95); its quality was still improving at "
         "epoch 29 of 30, so a longer run is the next step. The classifier itself labels 93.0 % of the real test "
         "images correctly.")
+
+
+def test_goal_pace_is_the_slope_of_the_last_quarter_of_the_measured_epochs(tmp_path):
+    from export.cards import PACE_POINTS, goal_pace
+
+    epochs = np.arange(1, 41)
+    recall = 0.5 + 0.001 * epochs + np.where(epochs % 2, 0.002, -0.002)  # a rising line with a zigzag on it
+    with open(tmp_path / "history.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["epoch", "recall", "precision", "label_accuracy"])
+        writer.writerows([epoch, value, 0.7, "" if epoch % 6 else 0.9] for epoch, value in zip(epochs, recall))
+    pace = goal_pace(str(tmp_path))
+    assert pace["recall"]["epochs"] == [31, 40]  # the last quarter
+    assert pace["recall"]["per_epoch"] == pytest.approx(0.001, abs=2e-4)
+    assert 0 < pace["recall"]["standard_error"] < 5e-4
+    assert pace["precision"] == {"epochs": [31, 40], "per_epoch": 0.0, "standard_error": 0.0}
+    assert "label_accuracy" not in pace and "fid" not in pace  # measured on 6 epochs only; never measured
+    assert PACE_POINTS == 8 and goal_pace(str(tmp_path / "missing")) == {}
+
+
+def test_card_says_from_the_pace_whether_a_longer_run_would_reach_a_missed_goal():
+    from export.cards import quality_sentence
+
+    metrics = {"fid": 42.9, "precision": 0.72, "recall": 0.74, "floor": {"fid": 0.27},
+               "conditional": {"accuracy": 0.948}, "features": {"test_accuracy": 0.9301}}
+    rising = {"epochs": [46, 60], "per_epoch": 0.0005, "standard_error": 0.0001}
+    flat = {"epochs": [46, 60], "per_epoch": 0.0001, "standard_error": 0.0001}
+    entry = {"metrics": metrics, "gate": {"passed": True, "failures": []}, "training": {"epochs": 60},
+             "quality_curve": {"best_epoch": 60, "pace": {"recall": rising, "label_accuracy": flat}}}
+    sentence = quality_sentence(entry)
+    assert ("misses the zoo's goal for recall 0.740 (at least 0.75), label accuracy 0.948 (at least 0.95). Recall "
+            "still improved over epochs 46-60 of training (+0.0005 ± 0.0001 an epoch): a straight line through "
+            "those epochs reaches 0.75 in about 20 more; label accuracy did not measurably improve over epochs "
+            "46-60 of training (+0.0001 ± 0.0001 an epoch), so a longer run alone is not expected to reach it. The "
+            "classifier itself labels 93.0 % of the real test images correctly.") in sentence
+    assert "a longer run is the next step" not in sentence  # the best epoch's rule is for entries without a pace
+    # a FID falling is progress; one rising is not
+    worse = {**metrics, "fid": 55.0, "recall": 0.8, "conditional": {"accuracy": 0.96}}
+    falling = {"epochs": [46, 60], "per_epoch": -0.5, "standard_error": 0.1}
+    entry = {**entry, "metrics": worse, "quality_curve": {"best_epoch": 60, "pace": {"fid": falling}}}
+    assert "reaches 50 in about 10 more." in quality_sentence(entry)
+    entry["quality_curve"]["pace"]["fid"] = {**falling, "per_epoch": 0.5}
+    assert "Domain FID did not measurably improve over epochs 46-60" in quality_sentence(entry)
 
 
 def test_conditional_card_lists_the_intra_class_fid_of_every_class():
