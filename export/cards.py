@@ -18,6 +18,7 @@ from zoo.files import atomic_writer, write_json
 from zoo.grid import line_chart
 from zoo.hub import INDEX, REPOSITORY_HUB
 from zoo.metrics import PACGAN_TABLE
+from training.evaluate import DIRECTION_SUFFIX
 
 CURVE_FILE = "quality.png"
 #: Inception FIDs on Fashion-MNIST, "Are GANs Created Equal?" (Lucic et al. 2018), best over a large search
@@ -35,13 +36,17 @@ CURVE_MEASURES = (("fid", "domain FID", True), ("target_share_a2b", "A->B target
 
 
 def _measured_epochs(rows, key):
-    """(epochs, values) of the epochs of `rows` (history.csv) that measured `key`; empty arrays if none did."""
+    """(epochs, values) of the epochs of `rows` (history.csv) that measured `key` as a finite number (a
+    diverged generator can log nan); empty arrays if none did."""
     points = [(int(row["epoch"]), float(row[key])) for row in rows if row.get(key) not in (None, "")]
     epochs, values = zip(*points) if points else ((), ())
-    return np.array(epochs, dtype=int), np.array(values, dtype=float)
+    epochs, values = np.array(epochs, dtype=int), np.array(values, dtype=float)
+    finite = np.isfinite(values)
+    return epochs[finite], values[finite]
 
 
-def _history_rows(run):
+def history_rows(run):
+    """The rows of `run`'s history.csv, one per finished epoch; none if it has no history."""
     path = os.path.join(run, "history.csv")
     if not os.path.isfile(path):
         return []
@@ -49,9 +54,9 @@ def _history_rows(run):
         return list(csv.DictReader(f))
 
 
-def quality_curve(run):
-    """(epochs, values, label, lower_is_better) of the quality measured during `run`, or None if none was."""
-    rows = _history_rows(run)
+def quality_curve(rows):
+    """(epochs, values, label, lower_is_better) of the quality measured in a run's history `rows`, or None if
+    none was."""
     for key, label, lower_is_better in CURVE_MEASURES:
         epochs, values = _measured_epochs(rows, key)
         if len(epochs):
@@ -59,11 +64,12 @@ def quality_curve(run):
     return None
 
 
-def goal_pace(run):
-    """How fast each measure that a goal bounds moved at the end of `run`: {history column: {"epochs": [first,
-    last], "per_epoch": least-squares slope, "standard_error": its standard error}} over the last quarter of
-    the measured epochs (at least PACE_POINTS), for the card to say whether a longer run would reach a goal."""
-    rows, pace = _history_rows(run), {}
+def goal_pace(rows):
+    """How fast each measure that a goal bounds moved at the end of a run (its history `rows`): {history column:
+    {"epochs": [first, last], "per_epoch": least-squares slope, "standard_error": its standard error}} over the
+    last quarter of the measured epochs (at least PACE_POINTS), for the card to say whether a longer run would
+    reach a goal."""
+    pace = {}
     for key in GOAL_COLUMNS:
         epochs, values = _measured_epochs(rows, key)
         count = max(PACE_POINTS, len(epochs) // 4)
@@ -231,15 +237,14 @@ GOALS = {"fid": ("domain FID", 50.0, True), "precision": ("precision", 0.70, Fal
          "target_class_share": ("target-class share", 0.95, False), "cycle_l1": ("cycle L1 error", 0.05, True)}
 #: what the zoo aims at for a toy's best model: (modes covered, share of high-quality samples)
 TOY_GOALS = {"ring8": (8, 0.95), "grid25": (25, 0.90)}
-#: a best epoch in the last tenth of training: the curve was still improving when training stopped
+#: for entries published before their pace was recorded: a best epoch in the last tenth of training, the curve
+#: was still improving when training stopped
 STILL_IMPROVING = 0.9
 #: history.csv's column of each measure that a goal bounds
 GOAL_COLUMNS = ("fid", "precision", "recall", "label_accuracy", "modes_covered", "high_quality", "target_share_a2b",
                 "target_share_b2a", "cycle_l1_A", "cycle_l1_B")
 #: the fewest measured epochs that a pace is fitted on (the last quarter of a run, when it has more)
 PACE_POINTS = 8
-#: a CycleGAN's two generators, by direction, as their hub names and history columns end
-DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
 
 
 def _misses(metrics):
@@ -267,6 +272,7 @@ def _misses(metrics):
 
 
 def _missed_words(label, value, bound, lower_is_better):
+    """A missed goal in words: the measure, its value (a count as it is, three digits below 10) and the bound."""
     shown = f"{value}" if isinstance(value, int) else f"{value:.1f}" if value >= 10 else f"{value:.3f}"
     return f"{label} {shown} ({'at most' if lower_is_better else 'at least'} {bound:g})"
 
@@ -276,19 +282,22 @@ def missed_goals(metrics):
     return [_missed_words(label, value, bound, lower) for label, _, value, bound, lower in _misses(metrics)]
 
 
-def _pace_clause(label, pace, value, bound, lower_is_better):
+def _pace_clause(label, pace, value, bound, lower_is_better, epochs_trained):
     """Whether the measure behind a missed goal still moved towards it at the end of training and, if it did,
-    where a straight line through those epochs meets the goal: what a longer run would buy, from the run's own
-    curve (the probe's readings, which differ a little from the evaluation's)."""
+    in how many more epochs its gap closes at that pace (what a longer run would buy, from the run's own curve:
+    the probe's readings, a little off the evaluation's, and a straight line, which a flattening curve is not)."""
     first, last = pace["epochs"]
     slope, error = pace["per_epoch"], pace["standard_error"]
     measured = f"over epochs {first}-{last} of training ({slope:+.2g} ± {error:.2g} an epoch)"
     towards = -slope if lower_is_better else slope
     if towards <= 2 * error:  # within two standard errors of flat, or away from the goal
-        return f"{label} did not measurably improve {measured}, so a longer run alone is not expected to reach it"
-    epochs = max(1, round(abs(bound - value) / towards))
-    return (f"{label} still improved {measured}: a straight line through those epochs reaches {bound:g} in "
-            f"about {epochs:,} more")
+        return (f"{label} did not measurably improve {measured}, so there is no sign that a longer run alone "
+                "would reach it")
+    gap = abs(bound - value)
+    more = max(1, round(gap / towards))
+    closes = (f"in about {more:,} more epochs" if more <= epochs_trained
+              else f"not within another {epochs_trained:,} epochs (as many as it trained)")
+    return f"{label} still improved {measured}: at that pace its gap of {gap:.3g} to {bound:g} closes {closes}"
 
 
 def _goals_sentence(entry):
@@ -296,14 +305,14 @@ def _goals_sentence(entry):
     if not misses:
         return " It meets the zoo's goals."
     m, curve, epochs = entry["metrics"], entry.get("quality_curve"), entry["training"]["epochs"]
-    sentence = f" It misses the zoo's goal for {', '.join(missed_goals(m))}"
+    sentence = (" It misses the zoo's goal for "
+                f"{', '.join(_missed_words(label, value, bound, lower) for label, _, value, bound, lower in misses)}")
     pace = (curve or {}).get("pace")
     if pace is not None:
-        clauses = [_pace_clause(label, pace[column], value, bound, lower)
+        clauses = [_pace_clause(label, pace[column], value, bound, lower, epochs)
                    for label, column, value, bound, lower in misses if column in pace]
-        if clauses:
-            said = "; ".join(clauses)
-            sentence += f". {said[0].upper()}{said[1:]}"
+        said = "; ".join(clauses) or "too few epochs were measured to tell whether a longer run would reach it"
+        sentence += f". {said[0].upper()}{said[1:]}"
     elif curve is not None and curve["best_epoch"] >= STILL_IMPROVING * epochs:
         # entries published before the pace was recorded: the curve's best epoch is all there is to go by
         sentence += (f"; its quality was still improving at epoch {curve['best_epoch']} of {epochs}, so a longer "

@@ -24,7 +24,7 @@ import numpy as np
 from zoo.runtime import OnnxGenerator
 from zoo.files import atomic_writer, exclusive_lock, move_into_place, sha256_of, write_json
 from zoo.grid import image_grid, points_plot, save_png
-from export.cards import (CURVE_FILE, DIRECTION_SUFFIX, best_index, card, curve_plot, goal_pace, headline,
+from export.cards import (CURVE_FILE, best_index, card, curve_plot, goal_pace, headline, history_rows,
                           quality_curve, read_index, write_index)
 from zoo.errors import ZooError
 from zoo.hub import REPOSITORY_HUB, check_name
@@ -32,6 +32,7 @@ from zoo.metrics import toy_gate_failures
 from zoo.prior import classes_in_turn
 from zoo.testdata import TEST_SET
 from zoo.toys import TOY_SAMPLES, plot_reference
+from training.evaluate import DIRECTION_SUFFIX
 
 #: history.csv's columns of each player's learning rate at the end of an epoch (training.callbacks)
 LEARNING_RATE_COLUMNS = ("g_learning_rate", "d_learning_rate")
@@ -39,21 +40,14 @@ LEARNING_RATE_COLUMNS = ("g_learning_rate", "d_learning_rate")
 
 def _history(run):
     """The rows of the run's history.csv, one per finished epoch."""
-    import csv
-
-    try:
-        with open(os.path.join(run, "history.csv"), newline="") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError:
-        rows = []
+    rows = history_rows(run)
     if not rows:
         raise PublishError(f"{run} has finished no epoch (no history.csv): train it for at least one")
     return rows
 
 
-def _training_summary(run):
+def _training_summary(rows):
     """Steps, epochs, wall seconds and what trained them, from the run's history.csv."""
-    rows = _history(run)
     return {"epochs": int(rows[-1]["epoch"]), "generator_steps": int(rows[-1]["steps"]),
             "wall_seconds": round(sum(float(r["seconds"]) for r in rows)), "machine": _devices(rows)}
 
@@ -283,7 +277,8 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
     os.makedirs(hub, exist_ok=True)
     manifest = export_run(run)
     export_dir = os.path.join(run, "export")
-    training = _training_summary(run)
+    rows = _history(run)
+    training = _training_summary(rows)
     evaluations = {generator: _evaluation(os.path.join(export_dir, exported["onnx"]))
                    for generator, exported in manifest["generators"].items()}
     failures = {generator: gate_failures(metrics, manifest["generators"][generator]["metadata"]["dataset"])
@@ -292,7 +287,7 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
         reasons = "; ".join(f"{generator}: {', '.join(f)}" for generator, f in failures.items() if f)
         raise PublishError(f"{run} is below the zoo's quality gate ({reasons}): train longer, or pass --force to "
                            "publish it with these failures on its card")
-    curve, pace = quality_curve(run), goal_pace(run)
+    curve, pace = quality_curve(rows), goal_pace(rows)
     published_epoch = _published_epoch(run, curve)
     published = []
     for generator_name, exported in manifest["generators"].items():

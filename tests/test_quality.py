@@ -139,9 +139,9 @@ def test_quality_gate(metrics, failures):
 
 
 def test_quality_curve_is_read_from_the_history_and_drawn(quality_run):
-    from export.cards import curve_plot, quality_curve
+    from export.cards import curve_plot, history_rows, quality_curve
 
-    epochs, values, label, lower_is_better = quality_curve(quality_run)
+    epochs, values, label, lower_is_better = quality_curve(history_rows(quality_run))
     assert list(epochs) == [1, 2] and label == "domain FID" and lower_is_better
     picture = curve_plot(epochs, values, label, lower_is_better)
     assert picture.dtype == np.uint8 and picture.ndim == 3 and (picture != 255).any()
@@ -228,21 +228,37 @@ def test_card_names_the_goals_a_model_misses_and_whether_training_was_still_impr
 
 
 def test_goal_pace_is_the_slope_of_the_last_quarter_of_the_measured_epochs(tmp_path):
-    from export.cards import PACE_POINTS, goal_pace
+    from export.cards import PACE_POINTS, goal_pace, history_rows
 
     epochs = np.arange(1, 41)
     recall = 0.5 + 0.001 * epochs + np.where(epochs % 2, 0.002, -0.002)  # a rising line with a zigzag on it
     with open(tmp_path / "history.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["epoch", "recall", "precision", "label_accuracy"])
-        writer.writerows([epoch, value, 0.7, "" if epoch % 6 else 0.9] for epoch, value in zip(epochs, recall))
-    pace = goal_pace(str(tmp_path))
+        writer.writerow(["epoch", "recall", "precision", "label_accuracy", "fid"])
+        writer.writerows([epoch, value, 0.7, "" if epoch % 6 else 0.9, "nan" if epoch == 38 else 60 - epoch]
+                         for epoch, value in zip(epochs, recall))
+    pace = goal_pace(history_rows(str(tmp_path)))
     assert pace["recall"]["epochs"] == [31, 40]  # the last quarter
     assert pace["recall"]["per_epoch"] == pytest.approx(0.001, abs=2e-4)
     assert 0 < pace["recall"]["standard_error"] < 5e-4
     assert pace["precision"] == {"epochs": [31, 40], "per_epoch": 0.0, "standard_error": 0.0}
-    assert "label_accuracy" not in pace and "fid" not in pace  # measured on 6 epochs only; never measured
-    assert PACE_POINTS == 8 and goal_pace(str(tmp_path / "missing")) == {}
+    # a diverged epoch's nan is left out of the fit, not carried into it (or into the index as NaN)
+    assert pace["fid"]["epochs"] == [31, 40] and pace["fid"]["per_epoch"] == pytest.approx(-1.0)
+    assert "label_accuracy" not in pace  # measured on 6 epochs only, fewer than PACE_POINTS
+    short = goal_pace(history_rows(str(tmp_path))[:2 * PACE_POINTS])  # under 4 PACE_POINTS: the last PACE_POINTS
+    assert short["recall"]["epochs"] == [PACE_POINTS + 1, 2 * PACE_POINTS]
+    assert goal_pace(history_rows(str(tmp_path / "missing"))) == {}
+
+
+def test_every_goal_a_card_can_name_has_its_history_column_fitted():
+    from export.cards import GOAL_COLUMNS, _misses
+
+    fashion = {"fid": 99.0, "precision": 0.1, "recall": 0.1, "conditional": {"accuracy": 0.1}}
+    translation = {"translation": {"A->B": {"target_class_share": 0.1}, "B->A": {"target_class_share": 0.1},
+                                   "cycle_l1_A": 0.9, "cycle_l1_B": 0.9}}
+    toy = {"dataset": "grid25", "modes": {"modes_covered": 1, "modes": 25, "high_quality": 0.1}}
+    columns = {column for metrics in (fashion, translation, toy) for _, column, *_ in _misses(metrics)}
+    assert len(columns) == 10 and columns == set(GOAL_COLUMNS)
 
 
 def test_card_says_from_the_pace_whether_a_longer_run_would_reach_a_missed_goal():
@@ -256,18 +272,33 @@ def test_card_says_from_the_pace_whether_a_longer_run_would_reach_a_missed_goal(
              "quality_curve": {"best_epoch": 60, "pace": {"recall": rising, "label_accuracy": flat}}}
     sentence = quality_sentence(entry)
     assert ("misses the zoo's goal for recall 0.740 (at least 0.75), label accuracy 0.948 (at least 0.95). Recall "
-            "still improved over epochs 46-60 of training (+0.0005 ± 0.0001 an epoch): a straight line through "
-            "those epochs reaches 0.75 in about 20 more; label accuracy did not measurably improve over epochs "
-            "46-60 of training (+0.0001 ± 0.0001 an epoch), so a longer run alone is not expected to reach it. The "
-            "classifier itself labels 93.0 % of the real test images correctly.") in sentence
+            "still improved over epochs 46-60 of training (+0.0005 ± 0.0001 an epoch): at that pace its gap of "
+            "0.01 to 0.75 closes in about 20 more epochs; label accuracy did not measurably improve over epochs "
+            "46-60 of training (+0.0001 ± 0.0001 an epoch), so there is no sign that a longer run alone would "
+            "reach it. The classifier itself labels 93.0 % of the real test images correctly.") in sentence
     assert "a longer run is the next step" not in sentence  # the best epoch's rule is for entries without a pace
+    entry["quality_curve"]["pace"]["recall"] = {**rising, "per_epoch": 0.0001, "standard_error": 0.00001}
+    assert "closes not within another 60 epochs (as many as it trained)" in quality_sentence(entry)
     # a FID falling is progress; one rising is not
     worse = {**metrics, "fid": 55.0, "recall": 0.8, "conditional": {"accuracy": 0.96}}
     falling = {"epochs": [46, 60], "per_epoch": -0.5, "standard_error": 0.1}
     entry = {**entry, "metrics": worse, "quality_curve": {"best_epoch": 60, "pace": {"fid": falling}}}
-    assert "reaches 50 in about 10 more." in quality_sentence(entry)
+    assert "gap of 5 to 50 closes in about 10 more epochs." in quality_sentence(entry)
     entry["quality_curve"]["pace"]["fid"] = {**falling, "per_epoch": 0.5}
     assert "Domain FID did not measurably improve over epochs 46-60" in quality_sentence(entry)
+    # and so is a cycle error falling, on a CycleGAN's own columns
+    translation = {"translation": {"A->B": {"target_class_share": 0.97}, "B->A": {"target_class_share": 0.97},
+                                   "cycle_l1_A": 0.06, "cycle_l1_B": 0.04}}
+    pace = {"cycle_l1_A": {"epochs": [16, 20], "per_epoch": -0.002, "standard_error": 0.0005}}
+    entry = {"metrics": translation, "training": {"epochs": 20}, "quality_curve": {"best_epoch": 20, "pace": pace}}
+    assert quality_sentence(entry).endswith(
+        "misses the zoo's goal for cycle L1 error A 0.060 (at most 0.05). Cycle L1 error A still improved over "
+        "epochs 16-20 of training (-0.002 ± 0.0005 an epoch): at that pace its gap of 0.01 to 0.05 closes in "
+        "about 5 more epochs.")
+    # a run measured on too few epochs for a pace says so, rather than guessing from its best epoch
+    entry["quality_curve"]["pace"] = {}
+    assert quality_sentence(entry).endswith(
+        "(at most 0.05). Too few epochs were measured to tell whether a longer run would reach it.")
 
 
 def test_conditional_card_lists_the_intra_class_fid_of_every_class():

@@ -48,6 +48,8 @@ PROBE_STREAM = 1
 INCEPTION_SIZE = 299
 FGAN_TABLE = "fgan-1d"
 TOYS = ("ring8", "grid25")
+#: a CycleGAN's two directions as its probe's history columns (target_share_a2b) and its hub names end
+DIRECTION_SUFFIX = {"A->B": "a2b", "B->A": "b2a"}
 
 
 class EvaluationError(ZooError, ValueError):
@@ -326,7 +328,7 @@ class QualityProbe:
         """(flat metrics for logs and history, score)."""
         if generators.kind == "translation":
             results = evaluate_translation(generators)
-            metrics = {f"target_share_{d.replace('->', '2').lower()}": v["target_class_share"]
+            metrics = {f"target_share_{DIRECTION_SUFFIX[d]}": v["target_class_share"]
                        for d, v in results.items() if "->" in d}
             metrics.update((k, v) for k, v in results.items() if k.startswith("cycle_l1"))
         elif self.dataset in TOYS:
