@@ -128,8 +128,10 @@ def _nets(entry):
     """The nets a model was trained on, from its config."""
     config = entry["config"]
     if entry["kind"] == "translation":
-        return (f"a ResNet generator of {config['residual_blocks']} residual blocks and a PatchGAN discriminator, "
-                f"width {config['width']}")
+        downsamplings = config.get("generator_downsamplings")  # not recorded by runs from before the option
+        scale = f" at 1/{2**downsamplings} of the image's size" if downsamplings else ""
+        return (f"a ResNet generator of {config['residual_blocks']} residual blocks{scale} and a PatchGAN "
+                f"discriminator, width {config['width']}")
     pack = config.get("pack", 1)
     packs = f"; the discriminator judges packs of {pack} samples (PacGAN, Lin et al. 2018)" if pack > 1 else ""
     if entry["output"]["name"] == "samples":  # points of a toy, not images

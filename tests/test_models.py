@@ -18,6 +18,7 @@ STEP_CASES = [
     ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 1}),
     ("wgan_gp", IMAGES, {"n_critic": 1}),
     ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1}),
+    ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1, "generator_downsamplings": 1}),
     # PacGAN packs: vectors end to end, images along the channels, a pack's labels together
     ("gan", POINTS, {"pack": 4}),
     ("cgan", IMAGES, {"pack": 2}),

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from zoo.nets import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
+from zoo.nets import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator, resnet_generator
 from zoo.nets.conditioning import ClassScaleOffset
 
 
@@ -39,6 +39,17 @@ def test_class_batchnorm_generator_answers_to_its_labels_and_needs_classes():
 def test_layer_norm_critic_has_no_batch_norm():
     discriminator = dcgan_discriminator((28, 28, 1), width=4, norm="layer")
     assert not any("batch_normalization" in layer.name for layer in discriminator.layers)
+
+
+@pytest.mark.parametrize("downsamplings, bottleneck", [(1, 14), (2, 7)])
+def test_resnet_generator_halves_the_image_as_often_as_asked(downsamplings, bottleneck):
+    generator = resnet_generator((28, 28, 1), width=4, residual_blocks=1, downsamplings=downsamplings)
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 1)).astype("float32")
+    assert np.asarray(generator(images, training=False)).shape == images.shape
+    blocks = [layer for layer in generator.layers if layer.__class__.__name__ == "Add"]
+    assert [tuple(block.output.shape[1:]) for block in blocks] == [(bottleneck, bottleneck, 4 * 2**downsamplings)]
+    with pytest.raises(ValueError, match="3 downsamplings needs height and width divisible by 8"):
+        resnet_generator((28, 28, 1), width=4, residual_blocks=1, downsamplings=3)
 
 
 def test_unsupported_image_size_says_what_to_do():

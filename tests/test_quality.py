@@ -327,6 +327,16 @@ def test_card_names_the_nets_options_that_shape_the_model(config, words):
     assert ("batch norm" in _what(entry)) == (config["generator_conditioning"] == "batchnorm")
 
 
+def test_translation_card_says_where_the_residual_blocks_work():
+    from export.cards import _nets
+
+    entry = {"kind": "translation", "config": {"residual_blocks": 6, "width": 16, "generator_downsamplings": 1}}
+    assert _nets(entry) == ("a ResNet generator of 6 residual blocks at 1/2 of the image's size and a PatchGAN "
+                            "discriminator, width 16")
+    del entry["config"]["generator_downsamplings"]  # published before the option: the card says what it said
+    assert _nets(entry) == "a ResNet generator of 6 residual blocks and a PatchGAN discriminator, width 16"
+
+
 def test_every_hub_model_names_the_recipe_that_trains_it():
     from training.config import read_config_file, training_differences
     from zoo.hub import REPOSITORY_HUB

@@ -77,6 +77,7 @@ BOUNDS = {
     "n_critic": (1, 1000),
     "pool_size": (0, 100_000),
     "residual_blocks": (1, 64),
+    "generator_downsamplings": (1, 5),
 }
 #: Adam's moment decays: 1 would never forget the first gradients, more than 1 makes the moments diverge
 BELOW_ONE = ("beta_1", "beta_2")

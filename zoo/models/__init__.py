@@ -123,7 +123,8 @@ def build_cyclegan(config, spec):
     if not spec.two_domains:
         raise UnsuitableDataError("it translates between two image domains: pick a pair as --dataset "
                                   "(fashion_mnist:5-7, tfds:cycle_gan/NAME, folders:PATH_A,PATH_B)")
-    generators = [resnet_generator(spec.shape, config["width"], config["residual_blocks"], name=name)
+    generators = [resnet_generator(spec.shape, config["width"], config["residual_blocks"],
+                                   config["generator_downsamplings"], name=name)
                   for name in ("generator_ab", "generator_ba")]
     discriminators = [patchgan_discriminator(spec.shape, config["width"], name=name)
                       for name in ("discriminator_a", "discriminator_b")]
@@ -210,6 +211,8 @@ VARIANTS = {
         "pool_size": Option(50, "size of each discriminator's history pool of fakes (0: no pool)",
                             non_negative=True),
         "residual_blocks": Option(6, "residual blocks in each generator", positive=True),
+        "generator_downsamplings": Option(2, "times each generator halves the image before its residual blocks "
+                                          "(the paper: 2, for 256x256 images)", positive=True),
         **_adam_options(2e-4, 0.5),
     }, build_cyclegan, learning_rate_schedule=ConstantThenLinearDecay),
 }

@@ -1,7 +1,8 @@
 """CycleGAN nets (Zhu et al. 2017): a ResNet generator and a PatchGAN discriminator.
 
 Instance normalisation (GroupNormalization with groups=-1) and reflection padding, as in the paper; the
-number of downsamplings is 2 and the filters start at `width` (the paper: 64, for 256x256 images).
+generator halves the image `downsamplings` times (the paper: 2) and its filters start at `width` (the paper:
+64, for 256x256 images).
 """
 
 import keras
@@ -46,18 +47,22 @@ def _residual_block(x, filters):
     return layers.Add()([x, y])
 
 
-def resnet_generator(image_shape, width=32, residual_blocks=6, name="generator"):
-    """image (batch, H, W, C) in [-1, 1] -> translated images of the same shape, H and W divisible by 4."""
-    if image_shape[0] % 4 or image_shape[1] % 4:
-        raise ValueError(f"the ResNet generator needs height and width divisible by 4, got {image_shape}")
+def resnet_generator(image_shape, width=32, residual_blocks=6, downsamplings=2, name="generator"):
+    """image (batch, H, W, C) in [-1, 1] -> translated images of the same shape, H and W divisible by
+    2**downsamplings. The paper halves 256x256 images twice, to 64x64 for the residual blocks; halved twice, a
+    28x28 image has a 7x7 bottleneck, each cell of which stands for 4x4 pixels, coarser than a strap."""
+    factor = 2**downsamplings
+    if image_shape[0] % factor or image_shape[1] % factor:
+        raise ValueError(f"the ResNet generator with {downsamplings} downsamplings needs height and width "
+                         f"divisible by {factor}, got {image_shape}")
     image = keras.Input(image_shape, name="image")
     x = _conv_norm_relu(image, width, 7, reflect=3)
-    x = _conv_norm_relu(x, width * 2, 3, strides=2)
-    x = _conv_norm_relu(x, width * 4, 3, strides=2)
+    for level in range(1, downsamplings + 1):
+        x = _conv_norm_relu(x, width * 2**level, 3, strides=2)
     for _ in range(residual_blocks):
-        x = _residual_block(x, width * 4)
-    for filters in (width * 2, width):
-        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False)(x)
+        x = _residual_block(x, width * factor)
+    for level in reversed(range(downsamplings)):
+        x = layers.Conv2DTranspose(width * 2**level, 3, strides=2, padding="same", use_bias=False)(x)
         x = layers.ReLU()(_instance_norm()(x))
     x = ReflectionPadding2D(3)(x)
     images = layers.Conv2D(image_shape[-1], 7, activation="tanh", dtype="float32", name="images")(x)
