@@ -184,6 +184,11 @@ def test_variants_refuse_data_they_cannot_use():
         build("gan", DOMAINS)
     with pytest.raises(UnsuitableDataError, match="image .DCGAN. nets"):
         build("cgan", POINTS, generator_conditioning="batchnorm")
+    with pytest.raises(UnsuitableDataError, match="divisible by 8, not 28x28: pass --generator-downsamplings 2$"):
+        build("cyclegan", DOMAINS, generator_downsamplings=3)
+    odd = DataSpec((27, 27, 1), num_examples=64, two_domains=True)
+    with pytest.raises(UnsuitableDataError, match="pass an --image-size divisible by 2$"):
+        build("cyclegan", odd, generator_downsamplings=1)
 
 
 def test_packing_concatenates_consecutive_samples():

@@ -123,6 +123,15 @@ def build_cyclegan(config, spec):
     if not spec.two_domains:
         raise UnsuitableDataError("it translates between two image domains: pick a pair as --dataset "
                                   "(fashion_mnist:5-7, tfds:cycle_gan/NAME, folders:PATH_A,PATH_B)")
+    height, width = spec.shape[:2]
+    halvings = config["generator_downsamplings"]
+    if height % 2**halvings or width % 2**halvings:
+        fitting = next(n for n in range(halvings, -1, -1) if not (height % 2**n or width % 2**n))
+        fix = (f"--generator-downsamplings {fitting}" if fitting
+               else f"an --image-size divisible by {2**halvings}")
+        raise UnsuitableDataError(f"its generators halve the image {halvings} times (--generator-downsamplings), "
+                                  f"so height and width must be divisible by {2**halvings}, not {height}x{width}: "
+                                  f"pass {fix}")
     generators = [resnet_generator(spec.shape, config["width"], config["residual_blocks"],
                                    config["generator_downsamplings"], name=name)
                   for name in ("generator_ab", "generator_ba")]
