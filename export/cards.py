@@ -130,7 +130,8 @@ def _nets(entry):
     if entry["kind"] == "translation":
         downsamplings = config.get("generator_downsamplings")  # not recorded by runs from before the option
         scale = f" at 1/{2**downsamplings} of the image's size" if downsamplings else ""
-        return (f"a ResNet generator of {config['residual_blocks']} residual blocks{scale} and a PatchGAN "
+        skips = " with U-Net skip connections (Ronneberger et al. 2015)" if config.get("generator_skips") else ""
+        return (f"a ResNet generator of {config['residual_blocks']} residual blocks{scale}{skips} and a PatchGAN "
                 f"discriminator, width {config['width']}")
     pack = config.get("pack", 1)
     packs = f"; the discriminator judges packs of {pack} samples (PacGAN, Lin et al. 2018)" if pack > 1 else ""

@@ -19,6 +19,7 @@ STEP_CASES = [
     ("wgan_gp", IMAGES, {"n_critic": 1}),
     ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1}),
     ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1, "generator_downsamplings": 1}),
+    ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1, "generator_skips": True}),
     # PacGAN packs: vectors end to end, images along the channels, a pack's labels together
     ("gan", POINTS, {"pack": 4}),
     ("cgan", IMAGES, {"pack": 2}),

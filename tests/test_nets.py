@@ -48,6 +48,12 @@ def test_resnet_generator_halves_the_image_as_often_as_asked(downsamplings, bott
     assert np.asarray(generator(images, training=False)).shape == images.shape
     blocks = [layer for layer in generator.layers if layer.__class__.__name__ == "Add"]
     assert [tuple(block.output.shape[1:]) for block in blocks] == [(bottleneck, bottleneck, 4 * 2**downsamplings)]
+    skipping = resnet_generator((28, 28, 1), width=4, residual_blocks=1, downsamplings=downsamplings, skips=True)
+    assert np.asarray(skipping(images, training=False)).shape == images.shape
+    joins = [layer for layer in skipping.layers if layer.__class__.__name__ == "Concatenate"]
+    # each upsampling's output beside the encoder's features of its size: twice the upsampling's channels
+    sizes = [28 // 2**level for level in reversed(range(downsamplings))]
+    assert [tuple(join.output.shape[1:]) for join in joins] == [(size, size, 8 * 28 // size) for size in sizes]
     with pytest.raises(ValueError, match="3 downsamplings needs height and width divisible by 8"):
         resnet_generator((28, 28, 1), width=4, residual_blocks=1, downsamplings=3)
 

@@ -333,7 +333,9 @@ def test_translation_card_says_where_the_residual_blocks_work():
     entry = {"kind": "translation", "config": {"residual_blocks": 6, "width": 16, "generator_downsamplings": 1}}
     assert _nets(entry) == ("a ResNet generator of 6 residual blocks at 1/2 of the image's size and a PatchGAN "
                             "discriminator, width 16")
-    del entry["config"]["generator_downsamplings"]  # published before the option: the card says what it said
+    entry["config"]["generator_skips"] = True
+    assert "1/2 of the image's size with U-Net skip connections (Ronneberger et al. 2015) and" in _nets(entry)
+    del entry["config"]["generator_downsamplings"], entry["config"]["generator_skips"]  # from before the options
     assert _nets(entry) == "a ResNet generator of 6 residual blocks and a PatchGAN discriminator, width 16"
 
 

@@ -133,7 +133,7 @@ def build_cyclegan(config, spec):
                                   f"so height and width must be divisible by {2**halvings}, not {height}x{width}: "
                                   f"pass {fix}")
     generators = [resnet_generator(spec.shape, config["width"], config["residual_blocks"],
-                                   config["generator_downsamplings"], name=name)
+                                   config["generator_downsamplings"], config["generator_skips"], name=name)
                   for name in ("generator_ab", "generator_ba")]
     discriminators = [patchgan_discriminator(spec.shape, config["width"], name=name)
                       for name in ("discriminator_a", "discriminator_b")]
@@ -222,6 +222,8 @@ VARIANTS = {
         "residual_blocks": Option(6, "residual blocks in each generator", positive=True),
         "generator_downsamplings": Option(2, "times each generator halves the image before its residual blocks "
                                           "(the paper: 2, for 256x256 images)", positive=True),
+        "generator_skips": Option(False, "U-Net skip connections in each generator: every upsampling also sees the "
+                                  "encoder's features of its size, so detail need not pass the bottleneck"),
         **_adam_options(2e-4, 0.5),
     }, build_cyclegan, learning_rate_schedule=ConstantThenLinearDecay),
 }

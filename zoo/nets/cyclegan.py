@@ -47,23 +47,29 @@ def _residual_block(x, filters):
     return layers.Add()([x, y])
 
 
-def resnet_generator(image_shape, width=32, residual_blocks=6, downsamplings=2, name="generator"):
+def resnet_generator(image_shape, width=32, residual_blocks=6, downsamplings=2, skips=False, name="generator"):
     """image (batch, H, W, C) in [-1, 1] -> translated images of the same shape, H and W divisible by
     2**downsamplings. The paper halves 256x256 images twice, to 64x64 for the residual blocks; halved twice, a
-    28x28 image has a 7x7 bottleneck, each cell of which stands for 4x4 pixels, coarser than a strap."""
+    28x28 image has a 7x7 bottleneck, each cell of which stands for 4x4 pixels, coarser than a strap. With
+    `skips`, each upsampling also sees the features the encoder had at its size (U-Net's skip connections,
+    Ronneberger et al. 2015, pix2pix's other generator), so detail need not pass through the bottleneck."""
     factor = 2**downsamplings
     if image_shape[0] % factor or image_shape[1] % factor:
         raise ValueError(f"the ResNet generator with {downsamplings} downsamplings needs height and width "
                          f"divisible by {factor}, got {image_shape}")
     image = keras.Input(image_shape, name="image")
     x = _conv_norm_relu(image, width, 7, reflect=3)
+    encoded = []  # the encoder's features at each size above the bottleneck, largest first
     for level in range(1, downsamplings + 1):
+        encoded.append(x)
         x = _conv_norm_relu(x, width * 2**level, 3, strides=2)
     for _ in range(residual_blocks):
         x = _residual_block(x, width * factor)
     for level in reversed(range(downsamplings)):
         x = layers.Conv2DTranspose(width * 2**level, 3, strides=2, padding="same", use_bias=False)(x)
         x = layers.ReLU()(_instance_norm()(x))
+        if skips:
+            x = layers.Concatenate()([x, encoded[level]])
     x = ReflectionPadding2D(3)(x)
     images = layers.Conv2D(image_shape[-1], 7, activation="tanh", dtype="float32", name="images")(x)
     return keras.Model(image, images, name=name)
