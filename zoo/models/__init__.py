@@ -123,15 +123,18 @@ def build_cyclegan(config, spec):
     if not spec.two_domains:
         raise UnsuitableDataError("it translates between two image domains: pick a pair as --dataset "
                                   "(fashion_mnist:5-7, tfds:cycle_gan/NAME, folders:PATH_A,PATH_B)")
-    height, width = spec.shape[:2]
+    image_height, image_width = spec.shape[:2]  # not config["width"], the nets' width
+
+    def halves(n):
+        return not (image_height % 2**n or image_width % 2**n)
+
     halvings = config["generator_downsamplings"]
-    if height % 2**halvings or width % 2**halvings:
-        fitting = next(n for n in range(halvings, -1, -1) if not (height % 2**n or width % 2**n))
-        fix = (f"--generator-downsamplings {fitting}" if fitting
-               else f"an --image-size divisible by {2**halvings}")
+    if not halves(halvings):
+        fitting = next(n for n in range(halvings, -1, -1) if halves(n))
+        fix = f"--generator-downsamplings {fitting}" if fitting else f"an --image-size divisible by {2**halvings}"
         raise UnsuitableDataError(f"its generators halve the image {halvings} times (--generator-downsamplings), "
-                                  f"so height and width must be divisible by {2**halvings}, not {height}x{width}: "
-                                  f"pass {fix}")
+                                  f"so height and width must be divisible by {2**halvings}, not "
+                                  f"{image_height}x{image_width}: pass {fix}")
     generators = [resnet_generator(spec.shape, config["width"], config["residual_blocks"],
                                    config["generator_downsamplings"], config["generator_skips"], name=name)
                   for name in ("generator_ab", "generator_ba")]
