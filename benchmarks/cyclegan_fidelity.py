@@ -48,8 +48,7 @@ def fidelity(domains, into, out_of):
 
 def main(argv=None):
     import zoo
-    from training.data import fashion_mnist_class_pair
-    from training.evaluate import real_images
+    from training.evaluate import translation_test_domains
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cyclegan_fidelity", description=__doc__.split("\n")[0])
     parser.add_argument("pair", nargs="*", default=["cyclegan-sandal-sneaker-a2b", "cyclegan-sandal-sneaker-b2a"],
@@ -59,12 +58,11 @@ def main(argv=None):
     if len(args.pair) != 2:
         parser.error("name two models, the A->B one first")
     a2b, b2a = (zoo.load(name, hub=args.hub) for name in args.pair)
-    class_a, class_b = fashion_mnist_class_pair(a2b.metadata["dataset"])
-    images, labels = real_images("test", classes=[class_a, class_b])
-    domains = {"A": images[labels == class_a], "B": images[labels == class_b]}
+    classes, domains = translation_test_domains(a2b.metadata["dataset"])
     rows = fidelity(domains, into={"A": b2a.translate, "B": a2b.translate},
                     out_of={"A": a2b.translate, "B": b2a.translate})
-    print(f"{args.pair[0]} / {args.pair[1]}, Fashion-MNIST test images of classes {class_a} (A) and {class_b} (B)")
+    print(f"{args.pair[0]} / {args.pair[1]}, Fashion-MNIST test images of classes {classes['A']} (A) and "
+          f"{classes['B']} (B)")
     print("| domain | images | identity L1 | cycle L1 | identity / cycle | cycle error on the garment | detail kept |")
     print("|---|---|---|---|---|---|---|")
     for domain, row in rows.items():

@@ -264,15 +264,21 @@ def evaluate_toy(generators, seed):
     return {"samples": TOY_SAMPLES, **toy_mode_coverage(generators.dataset, generators.generate(z, labels))}
 
 
-def evaluate_translation(generators):
-    """Per direction: the share of translated test images classified as the target class; cycle L1."""
+def translation_test_domains(dataset):
+    """The Fashion-MNIST test images of a class pair (dataset fashion_mnist:A-B), in [-1, 1], by domain:
+    ({"A": class a, "B": class b}, {"A": images of class a, "B": images of class b})."""
     from training.data import fashion_mnist_class_pair
 
-    class_a, class_b = fashion_mnist_class_pair(generators.dataset)
-    classifier = FashionClassifier()
+    class_a, class_b = fashion_mnist_class_pair(dataset)
     images, labels = real_images("test", classes=[class_a, class_b])
-    domains = {"A": images[labels == class_a], "B": images[labels == class_b]}
-    results = {"classes": {"A": class_a, "B": class_b}}
+    return {"A": class_a, "B": class_b}, {"A": images[labels == class_a], "B": images[labels == class_b]}
+
+
+def evaluate_translation(generators):
+    """Per direction: the share of translated test images classified as the target class; cycle L1."""
+    classes, domains = translation_test_domains(generators.dataset)
+    classifier = FashionClassifier()
+    results = {"classes": classes}
     translated = {}
     for direction, translate in generators.translate.items():
         source, target = direction.split("->")
