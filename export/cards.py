@@ -240,8 +240,8 @@ GOALS = {"fid": ("domain FID", 50.0, True), "precision": ("precision", 0.70, Fal
          "target_class_share": ("target-class share", 0.95, False), "cycle_l1": ("cycle L1 error", 0.05, True)}
 #: what the zoo aims at for a toy's best model: (modes covered, share of high-quality samples)
 TOY_GOALS = {"ring8": (8, 0.95), "grid25": (25, 0.90)}
-#: for entries published before their pace was recorded: a best epoch in the last tenth of training, the curve
-#: was still improving when training stopped
+#: for entries published before their pace was recorded: a best epoch in the last tenth of training, the curve's
+#: measure was still improving when training stopped
 STILL_IMPROVING = 0.9
 #: history.csv's column of each measure that a goal bounds
 GOAL_COLUMNS = ("fid", "precision", "recall", "label_accuracy", "modes_covered", "high_quality", "target_share_a2b",
@@ -317,9 +317,11 @@ def _goals_sentence(entry):
         said = "; ".join(clauses) or "too few epochs were measured to tell whether a longer run would reach it"
         sentence += f". {said[0].upper()}{said[1:]}"
     elif curve is not None and curve["best_epoch"] >= STILL_IMPROVING * epochs:
-        # entries published before the pace was recorded: the curve's best epoch is all there is to go by
-        sentence += (f"; its quality was still improving at epoch {curve['best_epoch']} of {epochs}, so a longer "
-                     "run is the next step")
+        # entries published before the pace was recorded: the curve's best epoch is all there is to go by, and
+        # it tells of the curve's own measure only (a falling FID beside a flat label accuracy was seen)
+        sentence += (f"; its {curve.get('measure', 'quality')} was still improving at epoch {curve['best_epoch']} "
+                     f"of {epochs}, but how the missed measure moved was not recorded, so whether a longer run "
+                     "would reach the goal is not known")
     sentence += "."
     if "conditional" in m and "features" in m and any(column == "label_accuracy" for _, column, *_ in misses):
         # the goal asks for samples easier to classify than real ones: say how the classifier fares on those
