@@ -2,6 +2,7 @@
 
     python -m benchmarks.toy_modes [--variants gan gan-pack4 wgan-gp] [--datasets ring8 grid25]
                                    [--seeds 0 1 2 3 4] [--steps N] [--runs DIR] [--json results.json]
+    python -m benchmarks.toy_modes --score RUN [RUN ...] [--json results.json]
 
 Each run trains a zoo recipe, zoo/recipes/VARIANT-DATASET.json: the setup of PacGAN's 2-D experiments (Lin
 et al. 2018, "PacGAN: The power of two samples in generative adversarial networks", appendix and the
@@ -9,7 +10,10 @@ authors' code): a generator of 4 batch-normed ReLU layers of 400 units on z of s
 maxout layers of 200 units with 5 pieces, Adam (learning rate 1e-4, beta_1 0.8), batches of 100 (PacGAN4:
 100 packs of 4), 100,000 training samples. WGAN-GP keeps those nets and takes the optimiser of Gulrajani
 et al.'s toy experiments (Adam 1e-4, betas 0.5 and 0.9, 5 critic steps, lambda 0.1, batches of 256). The
-paper trains 400 epochs (400,000 generator steps); `--steps` sets a shorter budget.
+paper trains 400 epochs (400,000 generator steps); `--steps` sets a shorter budget. A run at the full budget
+takes hours on a CPU core, so such runs are trained apart (`python -m training --config
+zoo/recipes/VARIANT-DATASET.json --seed S --out RUN`, resumed with `--resume`) and `--score` scores their
+folders, grouped by dataset and variant as the runs' configs say.
 
 Every run is scored twice on 2,500 samples with the protocol of VEEGAN (Srivastava et al. 2017) that PacGAN
 adopted: a sample is high quality within 3 standard deviations of its nearest mode, and a mode is covered
@@ -73,6 +77,26 @@ def score(run, checkpoint):
     return evaluate_toy(Generators.from_model(model, info["config"], info["data"]["num_classes"]), EVALUATION_SEED)
 
 
+def variant_name(config):
+    """A run's variant as this benchmark names it (VARIANTS): the model, and its pack size when packed."""
+    name = config["model"].replace("_", "-")
+    return f"{name}-pack{config['pack']}" if config.get("pack", 1) > 1 else name
+
+
+def score_run(run):
+    """The result of a run folder trained apart: its dataset, variant and seed from its config, its generator
+    steps and epoch time from its history, its checkpoints scored as train_and_score scores them."""
+    from export.cards import history_rows
+    from training.run import RunFolder
+
+    config = RunFolder(run).saved_config()
+    history = history_rows(run)
+    return {"dataset": config["dataset"], "variant": variant_name(config), "seed": config["seed"],
+            "generator_steps": int(history[-1]["steps"]) if history else 0,
+            "seconds": round(sum(float(row["seconds"]) for row in history), 1),
+            **{checkpoint: score(run, checkpoint) for checkpoint in CHECKPOINTS}}
+
+
 def train_and_score(variant, toy, seed, steps, runs):
     import keras
 
@@ -127,6 +151,7 @@ def format_table(rows, checkpoint):
 
 
 def main(argv=None):
+    from training.run import RunFolder
     from zoo.files import write_json
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,20 +161,33 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, help="generator steps per run (default: the recipe's epochs)")
     parser.add_argument("--runs", help="keep the run folders here (default: a temporary folder)")
     parser.add_argument("--json", help="write every run's scores here")
+    parser.add_argument("--score", nargs="+", metavar="RUN",
+                        help="score these run folders instead of training (the other options then do nothing)")
     args = parser.parse_args(argv)
+    not_runs = [run for run in args.score or () if not RunFolder(run).is_run()]
+    if not_runs:
+        parser.error(f"not a run folder (no config.json and checkpoints/): {', '.join(not_runs)}; pass folders "
+                     "written by `python -m training`")
     results = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for toy in args.datasets:
-            for variant in args.variants:
-                for seed in args.seeds:
-                    r = train_and_score(variant, toy, seed, args.steps, args.runs or scratch)
-                    results.append(r)
-                    print(f"{toy:7} {variant:10} seed {seed}  {r['generator_steps']} steps  " + "  ".join(
-                        f"{c}: {r[c]['modes_covered']}/{r[c]['modes']} modes, "
-                        f"{100 * r[c]['high_quality']:.1f} % high quality" for c in CHECKPOINTS)
-                          + f"  ({r['seconds']} s)", flush=True)
-                    if args.json:  # after every run: a long benchmark stopped halfway keeps what it measured
-                        write_json(args.json, results)
+
+    def report(result):
+        results.append(result)
+        print(f"{result['dataset']:7} {result['variant']:10} seed {result['seed']}  {result['generator_steps']} "
+              "steps  " + "  ".join(f"{c}: {result[c]['modes_covered']}/{result[c]['modes']} modes, "
+                                    f"{100 * result[c]['high_quality']:.1f} % high quality" for c in CHECKPOINTS)
+              + f"  ({result['seconds']} s)", flush=True)
+        if args.json:  # after every run: a long benchmark stopped halfway keeps what it measured
+            write_json(args.json, results)
+
+    if args.score:
+        for run in args.score:
+            report(score_run(run))
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            for toy in args.datasets:
+                for variant in args.variants:
+                    for seed in args.seeds:
+                        report(train_and_score(variant, toy, seed, args.steps, args.runs or scratch))
     for checkpoint in CHECKPOINTS:
         print("\n" + format_table(summarise(results, checkpoint), checkpoint))
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from benchmarks.toy_misses import miss_breakdown, standing_statistics
-from benchmarks.toy_modes import (TOYS, VARIANTS, format_table, generator_steps_per_epoch,
-                                  recipe_path, run_config, summarise)
+from benchmarks.toy_modes import (TOYS, VARIANTS, format_table, generator_steps_per_epoch, main,
+                                  recipe_path, run_config, score_run, summarise)
 from zoo.metrics import PACGAN_TABLE
 from training import data as datasets
 from zoo import toys
@@ -81,6 +81,22 @@ def test_summary_gives_mean_and_sample_spread_over_seeds_beside_the_published_ro
     table = format_table([gan, wgan_gp], "final").splitlines()
     assert "7.0 ± 1.4 /8" in table[2] and "93.0 ± 4.2" in table[2] and "6.3 / 98.2 %" in table[2]
     assert "20.0 ± 0.0 /25" in table[3] and table[3].rstrip().endswith("-")
+
+
+def test_a_run_trained_apart_is_scored_as_its_config_says(tmp_path, capsys):
+    from training.train import train
+
+    run = str(tmp_path / "pack4-ring8")
+    train({**read_config_file(recipe_path("gan-pack4", "ring8")), "seed": 3, "epochs": 2, "jit": False,
+           "train_examples": 1200, "steps_per_execution": 1}, run, verbose=0)
+    result = score_run(run)
+    assert (result["dataset"], result["variant"], result["seed"]) == ("ring8", "gan-pack4", 3)
+    assert result["generator_steps"] == 6 and result["seconds"] > 0  # 2 epochs of 1,200 examples in packs of 400
+    for checkpoint in ("final", "published"):
+        assert result[checkpoint]["modes"] == 8 and 0 <= result[checkpoint]["high_quality"] <= 1
+    with pytest.raises(SystemExit):
+        main(["--score", run, str(tmp_path)])  # the second is no run: refused before anything is scored
+    assert f"not a run folder (no config.json and checkpoints/): {tmp_path}; pass folders" in capsys.readouterr().err
 
 
 def test_miss_breakdown_of_real_ring_data_and_of_samples_between_modes():
