@@ -162,11 +162,11 @@ def main(argv=None):
     parser.add_argument("--runs", help="keep the run folders here (default: a temporary folder)")
     parser.add_argument("--json", help="write every run's scores here")
     parser.add_argument("--score", nargs="+", metavar="RUN",
-                        help="score these run folders instead of training (the other options then do nothing)")
+                        help="score these run folders instead of training (of the other options, only --json applies)")
     args = parser.parse_args(argv)
     not_runs = [run for run in args.score or () if not RunFolder(run).is_run()]
     if not_runs:
-        parser.error(f"not a run folder (no config.json and checkpoints/): {', '.join(not_runs)}; pass folders "
+        parser.error(f"not a run folder (it lacks config.json or checkpoints/): {', '.join(not_runs)}; pass folders "
                      "written by `python -m training`")
     results = []
 

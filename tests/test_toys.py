@@ -96,7 +96,7 @@ def test_a_run_trained_apart_is_scored_as_its_config_says(tmp_path, capsys):
         assert result[checkpoint]["modes"] == 8 and 0 <= result[checkpoint]["high_quality"] <= 1
     with pytest.raises(SystemExit):
         main(["--score", run, str(tmp_path)])  # the second is no run: refused before anything is scored
-    assert f"not a run folder (no config.json and checkpoints/): {tmp_path}; pass folders" in capsys.readouterr().err
+    assert f"not a run folder (it lacks config.json or checkpoints/): {tmp_path}; pass folders" in capsys.readouterr().err
 
 
 def test_miss_breakdown_of_real_ring_data_and_of_samples_between_modes():
