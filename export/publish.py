@@ -215,18 +215,18 @@ def _check_recipe(recipe, run):
 
 def _check_reproducible(run, folder, saved, rows):
     """Refuse a run whose weights no recipe trains, whatever it says: one that changed its learning rate on a
-    resume, or the length of the schedule its rate decays along (a CycleGAN), or stopped before the end of that
-    schedule; one whose exported weights are those of an unfinished epoch."""
-    from zoo.models import VARIANTS
+    resume, or the length of the schedule its rate decays along (CycleGAN, --learning-rate-decay), or stopped
+    before the end of that schedule; one whose exported weights are those of an unfinished epoch."""
+    from zoo.models import learning_rate_schedule
 
     epochs = int(rows[-1]["epoch"])
-    schedule = VARIANTS[saved["model"]].learning_rate_schedule
+    schedule = learning_rate_schedule(saved)
     if schedule and epochs != saved["epochs"]:
         raise PublishError(f"{run} trained {epochs} of the {saved['epochs']} epochs its learning rate decays over, "
                            f"so no recipe trains its weights: finish it (python -m training --out {run} --resume), "
                            "or publish it without --recipe")
     if schedule:
-        _check_schedule(run, saved, rows, schedule)
+        _check_schedule(run, folder, saved, rows, schedule)
     else:
         _check_constant_rate(run, rows)
     if folder.best_record() is None:
@@ -248,13 +248,15 @@ def _check_constant_rate(run, rows):
                                "so no recipe trains its weights: publish it without --recipe")
 
 
-def _check_schedule(run, saved, rows, learning_rate_schedule):
+def _check_schedule(run, folder, saved, rows, learning_rate_schedule):
     """Refuse a rate that did not follow the schedule of the run's epochs at every epoch: a resume with other
     --epochs rescales the schedule from there on (lengthened, the rate rises; shortened, it falls faster)."""
-    steps_per_epoch = int(rows[-1]["steps"]) // int(rows[-1]["epoch"])
-    schedule = learning_rate_schedule(saved["learning_rate"], saved["epochs"] * steps_per_epoch)
+    from zoo.models import run_generator_steps
+
+    schedule = learning_rate_schedule(saved["learning_rate"], run_generator_steps(saved, folder.data_spec()))
     for row in rows:
-        expected = float(np.asarray(schedule(int(row["steps"]))))  # both players follow the one schedule
+        # both players follow the one schedule of the generator's steps, the unit of the history's "steps"
+        expected = float(np.asarray(schedule(int(row["steps"]))))
         for column in LEARNING_RATE_COLUMNS:
             if row.get(column) and not np.isclose(float(row[column]), expected, rtol=1e-5, atol=1e-12):
                 raise PublishError(f"{run} logged {column} {float(row[column]):g} at epoch {row['epoch']} where the "

@@ -8,6 +8,7 @@ from zoo import losses
 from zoo.divergences import DIVERGENCES
 from zoo.models import VARIANTS, DataSpec, UnsuitableDataError
 from zoo.models.cyclegan import ConstantThenLinearDecay, ImagePool
+from zoo.models.wgan import critic_steps_before_generator_step, generator_steps_after
 
 STEP_CASES = [
     ("gan", IMAGES, {"loss": "minimax", "d_steps": 2}),
@@ -105,11 +106,17 @@ def test_noise_differs_per_replica(mirrored_cpus):
 
 
 def test_wgan_reference_schedule():
-    wgan = build("wgan")
+    def before(step):
+        return critic_steps_before_generator_step(step, 5, "reference")
+
     # 100 critic steps for generator steps 0..24 and every 500th, 5 otherwise
-    assert [wgan.critic_steps_before_generator_step(g) for g in (0, 1, 24, 25, 26)] == [100, 200, 2500, 2505, 2510]
-    assert wgan.critic_steps_before_generator_step(500) - wgan.critic_steps_before_generator_step(499) == 100
-    assert wgan.critic_steps_before_generator_step(501) - wgan.critic_steps_before_generator_step(500) == 5
+    assert [before(g) for g in (0, 1, 24, 25, 26)] == [100, 200, 2500, 2505, 2510]
+    assert before(500) - before(499) == 100
+    assert before(501) - before(500) == 5
+    # and back: the generator steps a number of critic steps takes (what a decaying learning rate spans)
+    assert [generator_steps_after(c, 5, "reference") for c in (0, 99, 100, 2504, 2505, 2509)] == [0, 0, 1, 25, 26, 26]
+    assert [generator_steps_after(c, 5, "constant") for c in (0, 4, 5, 390, 391)] == [0, 0, 1, 78, 78]
+    wgan = build("wgan")
     train_steps(wgan, IMAGES, 101)
     assert int(wgan.d_optimizer.iterations) == 101 and int(wgan.g_optimizer.iterations) == 1
 
@@ -169,6 +176,34 @@ def test_cyclegan_learning_rate_is_constant_then_decays_to_zero():
     schedule = ConstantThenLinearDecay(2e-4, 100)
     rates = [float(schedule(step)) for step in (0, 50, 75, 100, 120)]
     np.testing.assert_allclose(rates, [2e-4, 2e-4, 1e-4, 0, 0], atol=1e-12)
+
+
+@pytest.mark.parametrize("model, spec, options, train_steps_in_run, generator_steps_in_run", [
+    ("gan", IMAGES, {"d_steps": 2}, 8, 8),  # 2 epochs of 256 examples in batches of 32, two a step
+    ("wgan_gp", POINTS, {"n_critic": 3, "mlp": "plain"}, 16, 5),
+    ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 2}, 16, 8),
+])
+def test_learning_rate_decay_keeps_both_players_on_the_generators_steps(model, spec, options, train_steps_in_run,
+                                                                       generator_steps_in_run):
+    net = build(model, spec, learning_rate_decay=True, learning_rate=1e-3, **options)
+    schedule = ConstantThenLinearDecay(1e-3, generator_steps_in_run)
+    for steps in (train_steps_in_run - 3, 3):  # into the decay, then to the run's end
+        train_steps(net, spec, steps, n=32)
+        expected = float(schedule(int(net.g_optimizer.iterations)))
+        for optimizer in (net.g_optimizer, net.d_optimizer):  # the critic steps more often, at the same rate
+            np.testing.assert_allclose(float(optimizer.learning_rate), expected, rtol=1e-6)
+    assert int(net.g_optimizer.iterations) == generator_steps_in_run and expected == 0
+
+
+def test_learning_rate_decay_under_replicas(mirrored_cpus):
+    # the critic's rate reads the generator's step counter, a mirrored variable, inside the replicas' step
+    with mirrored_cpus.scope():
+        wgan_gp = build("wgan_gp", IMAGES, learning_rate_decay=True, learning_rate=1e-3, n_critic=2)
+    train_steps(wgan_gp, IMAGES, 13, n=32)  # of the run's 16 critic steps: 6 of its 8 generator steps
+    assert wgan_gp.steps_trained == 6
+    for optimizer in (wgan_gp.g_optimizer, wgan_gp.d_optimizer):
+        rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        np.testing.assert_allclose(rate, 1e-3 * (8 - 6) / 4, rtol=1e-6)
 
 
 def test_conditional_grid_has_one_row_per_class():

@@ -358,6 +358,31 @@ def test_every_hub_model_names_the_recipe_that_trains_it():
     assert training_differences(gan, {"model": "wgan"}) == [("model", "gan", "wgan")]
 
 
+def test_a_decaying_learning_rate_is_checked_against_the_recipe(tmp_path):
+    from export.publish import PublishError, _check_recipe
+
+    # WGAN-GP on a toy with --learning-rate-decay: 2 epochs of 8 critic steps, a generator step every 2nd
+    config = {"model": "wgan_gp", "dataset": "ring8", "mlp": "plain", "width": 8, "latent_dim": 2, "n_critic": 2,
+              "train_examples": 256, "batch_size": 32, "epochs": 2, "learning_rate": 1e-3,
+              "learning_rate_decay": True}
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps(config))
+    run = str(tmp_path / "run")
+    train(config, run, verbose=0)
+    with open(os.path.join(run, "history.csv"), newline="") as f:
+        rates = [(row["steps"], float(row["g_learning_rate"]), float(row["d_learning_rate"]))
+                 for row in csv.DictReader(f)]
+    held = pytest.approx(1e-3)  # held for the first half, then down to 0, both players alike
+    assert rates == [("4", held, held), ("8", 0.0, 0.0)]
+    _check_recipe(str(recipe), run)  # the recipe trains it
+    # lengthened on a resume: epoch 2 ended at 0, where a schedule of 3 epochs holds 1e-3 * 4 / 6
+    train({"epochs": 3}, run, resume=True, verbose=0)
+    recipe.write_text(json.dumps({**config, "epochs": 3}))
+    with pytest.raises(PublishError, match=r"logged g_learning_rate 0 at epoch 2 where the schedule of its 3 "
+                                           r"epochs gives 0\.000666667"):
+        _check_recipe(str(recipe), run)
+
+
 def test_publish_refuses_a_recipe_for_weights_that_no_recipe_trains(trained_run, cyclegan_run, tmp_path):
     import shutil
 

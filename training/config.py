@@ -8,7 +8,7 @@ out-of-range values are errors, never silently ignored.
 import json
 import math
 
-from zoo.models import VARIANTS, Option
+from zoo.models import VARIANTS, Option, learning_rate_schedule
 from zoo.errors import ZooError, shorten, shortened_repr
 from zoo.metrics import TOY_GATE
 
@@ -52,7 +52,7 @@ COMMON_OPTIONS = {
 }
 
 #: may differ from the saved config when resuming: training longer is what resuming is for, and a lower
-#: learning rate is how a diverged run goes on (cyclegan's follows a schedule fixed at the start)
+#: learning rate is how a diverged run goes on (unless it follows a schedule, fixed at the start)
 RESUMABLE_CHANGES = ("epochs", "strategy", "replicas", "mixed_precision", "jit", "steps_per_execution",
                      "deterministic", "learning_rate", "eval_every")
 #: of those, the ones that still decide which weights a run ends with (epochs, learning rate, and with
@@ -155,7 +155,7 @@ def resolve(overrides):
 
 def fixed_options(config):
     """The options that define what a run trains: those a resumed run may not change."""
-    schedule = VARIANTS[config["model"]].learning_rate_schedule
+    schedule = learning_rate_schedule(config)
     return {key: value for key, value in config.items()
             if key not in RESUMABLE_CHANGES or (key == "learning_rate" and schedule)}
 

@@ -85,6 +85,15 @@ class RunFolder:
         except ConfigError as error:
             raise ConfigError(f"{error}; this folder holds no usable run: start over with --overwrite") from None
 
+    def data_spec(self):
+        """The DataSpec of the data the run trained on, from its data.json."""
+        data = read_config_file(self.data_path)
+        try:
+            return DataSpec(tuple(data["shape"]), data["num_classes"], data["num_examples"], data["two_domains"])
+        except (KeyError, TypeError):
+            raise ConfigError(f"{self.data_path} is damaged (it must name the data's shape, num_classes, "
+                              "num_examples and two_domains): restore it from a copy of the run folder") from None
+
     def is_run(self):
         """Whether the folder is a run of ours, recognised by its files."""
         return os.path.isfile(self.config_path) and os.path.isdir(self.checkpoints)
@@ -420,12 +429,7 @@ def load_trained_model(run_path, checkpoint="best", averaged=True):
         raise ConfigError(f"{run_path} is not a run folder (no config.json or data.json): "
                           "pass a folder written by `python -m training`")
     config = resolve(run.saved_config())
-    data = read_config_file(run.data_path)
-    try:
-        spec = DataSpec(tuple(data["shape"]), data["num_classes"], data["num_examples"], data["two_domains"])
-    except (KeyError, TypeError):
-        raise ConfigError(f"{run.data_path} is damaged (it must name the data's shape, num_classes, num_examples "
-                          "and two_domains): restore it from a copy of the run folder") from None
+    data, spec = read_config_file(run.data_path), run.data_spec()
     keras.config.set_dtype_policy("float32")  # the generator is exported in float32, however it was trained
     model = build_model(config, spec)
     best = run.best_record() if checkpoint == "best" else None

@@ -15,7 +15,7 @@ from zoo.models.cgan import ConditionalGAN
 from zoo.models.cyclegan import ConstantThenLinearDecay, CycleGAN
 from zoo.models.fgan import FGAN
 from zoo.models.gan import GAN, LOSSES as GAN_LOSSES
-from zoo.models.wgan import CRITIC_SCHEDULES, WGAN
+from zoo.models.wgan import CRITIC_SCHEDULES, WGAN, generator_steps_after
 from zoo.models.wgan_gp import WGANGP
 from zoo.nets import dcgan_discriminator, dcgan_generator, patchgan_discriminator, resnet_generator
 from zoo.nets.mlp import MLP_ARCHITECTURES, mlp_nets
@@ -43,9 +43,25 @@ class Variant:
     build: Callable  # (config, DataSpec) -> compiled AdversarialModel
     #: it picks each step (critic or generator) in Python, one fit() step at a time: steps_per_execution 1
     steps_chosen_in_python: bool = False
-    #: (learning_rate, total_steps) -> the schedule its rate follows, fixed when the run starts: a resumed run
-    #: may not change it
+    #: (learning_rate, total_steps) -> the schedule its rate always follows (see learning_rate_schedule)
     learning_rate_schedule: Callable | None = None
+    #: (config, train steps) -> how many generator steps they take
+    generator_steps: Callable = lambda config, train_steps: train_steps
+
+
+def learning_rate_schedule(config):
+    """The schedule `config`'s learning rate follows, (learning_rate, total generator steps) -> schedule, fixed
+    when the run starts (a resumed run may not change it): CycleGAN's always, the others' with
+    --learning-rate-decay; None: a constant rate."""
+    schedule = VARIANTS[config["model"]].learning_rate_schedule
+    return schedule or (ConstantThenLinearDecay if config.get("learning_rate_decay") else None)
+
+
+def run_generator_steps(config, spec):
+    """The generator steps of a whole run of `config` on data `spec`: what its learning rate's schedule spans."""
+    real_batches = config.get("d_steps", 1)  # a gan or cgan train step reads a real batch per discriminator step
+    train_steps = config["epochs"] * max(spec.num_examples // (config["batch_size"] * real_batches), 1)
+    return VARIANTS[config["model"]].generator_steps(config, train_steps)
 
 
 def _compile(model, config, g_optimizer, d_optimizer):
@@ -60,6 +76,23 @@ def _compile(model, config, g_optimizer, d_optimizer):
 def _adam(config, learning_rate=None):
     return keras.optimizers.Adam(learning_rate or config["learning_rate"], beta_1=config["beta_1"],
                                  beta_2=config["beta_2"])
+
+
+def _rmsprop(config, learning_rate=None):
+    return keras.optimizers.RMSprop(learning_rate or config["learning_rate"])
+
+
+def _optimizers(config, spec, optimizer=_adam):
+    """The generator's and the discriminator's optimizer: at a constant rate, or with --learning-rate-decay
+    both following one schedule over the run's generator steps. The discriminator reads the generator's step
+    counter, as WGAN-GP's code decays both players by generator iterations, so that several discriminator
+    steps per generator step (wgan, d_steps) keep the two rates equal."""
+    schedule = learning_rate_schedule(config)
+    if schedule is None:
+        return optimizer(config), optimizer(config)
+    rate = schedule(config["learning_rate"], run_generator_steps(config, spec))
+    g_optimizer = optimizer(config, rate)
+    return g_optimizer, optimizer(config, lambda: rate(g_optimizer.iterations))
 
 
 def noise_nets(config, spec, num_classes=0, norm="batch"):
@@ -82,7 +115,7 @@ def build_gan(config, spec):
     model = GAN(*noise_nets(config, spec), config["latent_dim"], loss_pair=GAN_LOSSES[config["loss"]],
                 d_steps=config["d_steps"],
                 reuse_fakes=config["reuse_fakes"], pack=config["pack"], seed=config["seed"], ema=config["ema"])
-    return _compile(model, config, _adam(config), _adam(config))
+    return _compile(model, config, *_optimizers(config, spec))
 
 
 def build_cgan(config, spec):
@@ -92,7 +125,7 @@ def build_cgan(config, spec):
                            spec.num_classes, loss_pair=GAN_LOSSES[config["loss"]], d_steps=config["d_steps"],
                            reuse_fakes=config["reuse_fakes"], pack=config["pack"], seed=config["seed"],
                            ema=config["ema"])
-    return _compile(model, config, _adam(config), _adam(config))
+    return _compile(model, config, *_optimizers(config, spec))
 
 
 def build_fgan(config, spec):
@@ -100,15 +133,14 @@ def build_fgan(config, spec):
                  saddle=config["generator_loss"] == "saddle", reuse_fakes=config["reuse_fakes"],
                  pack=config["pack"],
                  seed=config["seed"], ema=config["ema"])
-    return _compile(model, config, _adam(config), _adam(config))
+    return _compile(model, config, *_optimizers(config, spec))
 
 
 def build_wgan(config, spec):
     model = WGAN(*noise_nets(config, spec), config["latent_dim"], n_critic=config["n_critic"],
                  clip_value=config["clip_value"], critic_schedule=config["critic_schedule"],
                  reuse_fakes=config["reuse_fakes"], seed=config["seed"], ema=config["ema"])
-    return _compile(model, config, keras.optimizers.RMSprop(config["learning_rate"]),
-                    keras.optimizers.RMSprop(config["learning_rate"]))
+    return _compile(model, config, *_optimizers(config, spec, _rmsprop))
 
 
 def build_wgan_gp(config, spec):
@@ -116,7 +148,13 @@ def build_wgan_gp(config, spec):
                    n_critic=config["n_critic"], gp_weight=config["gp_weight"], reuse_fakes=config["reuse_fakes"],
                    pack=config["pack"],
                    seed=config["seed"], ema=config["ema"])
-    return _compile(model, config, _adam(config), _adam(config))
+    return _compile(model, config, *_optimizers(config, spec))
+
+
+def _critic_generator_steps(config, train_steps):
+    """wgan, wgan_gp: a train step is a critic step; the generator steps after every n_critic-th (wgan's
+    reference schedule: fewer)."""
+    return generator_steps_after(train_steps, config["n_critic"], config.get("critic_schedule", "constant"))
 
 
 def build_cyclegan(config, spec):
@@ -143,8 +181,8 @@ def build_cyclegan(config, spec):
     model = CycleGAN(*generators, *discriminators, spec.shape, cycle_weight=config["cycle_weight"],
                      identity_weight=config["identity_weight"], pool_size=config["pool_size"],
                      seed=config["seed"], ema=config["ema"])
-    total_steps = config["epochs"] * max(spec.num_examples // config["batch_size"], 1)
-    schedule = ConstantThenLinearDecay(config["learning_rate"], total_steps)
+    # both players step every train step, each on its own counter
+    schedule = ConstantThenLinearDecay(config["learning_rate"], run_generator_steps(config, spec))
     return _compile(model, config, _adam(config, schedule), _adam(config, schedule))
 
 
@@ -158,6 +196,11 @@ NOISE = {
                   "units, a maxout discriminator of 3 layers of --width units; the paper's width is 200)",
                   choices=MLP_ARCHITECTURES),
 }
+
+
+DECAY = {"learning_rate_decay": Option(False, "hold the learning rate for the first half of the epochs, then "
+                                     "decay it linearly to 0, both players alike (CycleGAN's schedule; fixed when "
+                                     "the run starts)")}
 
 
 PACK = {"pack": Option(1, "PacGAN (Lin et al. 2018): the discriminator judges packs of this many samples, "
@@ -177,6 +220,7 @@ GAN_OPTIONS = {
                       positive=True),
     # DCGAN's Adam settings (Radford et al. 2016), the usual ones for GANs on these nets.
     **_adam_options(2e-4, 0.5),
+    **DECAY,
 }
 
 VARIANTS = {
@@ -196,6 +240,7 @@ VARIANTS = {
         "generator_loss": Option("practical", "practical: -g_f(V(G(z))); saddle: -f*(g_f(V(G(z))))",
                                  choices=("practical", "saddle")),
         **_adam_options(2e-4, 0.5),
+        **DECAY,
     }, build_fgan),
     "wgan": Variant("Wasserstein GAN (Arjovsky et al. 2017) with weight clipping", {
         **NOISE,
@@ -205,7 +250,8 @@ VARIANTS = {
         "clip_value": Option(0.01, "critic weights are clipped to [-c, c] after every critic step",
                              positive=True),
         "learning_rate": Option(5e-5, "RMSProp learning rate of both players", positive=True),
-    }, build_wgan, steps_chosen_in_python=True),
+        **DECAY,
+    }, build_wgan, steps_chosen_in_python=True, generator_steps=_critic_generator_steps),
     "wgan_gp": Variant("WGAN with gradient penalty (Gulrajani et al. 2017), a critic without batch norm "
                        "(layer norm on images)", {
         **NOISE,
@@ -213,7 +259,8 @@ VARIANTS = {
         "n_critic": Option(5, "critic steps per generator step", positive=True),
         "gp_weight": Option(10.0, "lambda, the gradient penalty's weight", positive=True),
         **_adam_options(1e-4, 0.0, 0.9),
-    }, build_wgan_gp, steps_chosen_in_python=True),
+        **DECAY,
+    }, build_wgan_gp, steps_chosen_in_python=True, generator_steps=_critic_generator_steps),
     "cyclegan": Variant("CycleGAN (Zhu et al. 2017): unpaired image-to-image translation", {
         "dataset": Option("fashion_mnist:5-7", "two image domains: fashion_mnist:A-B (class numbers), "
                           "tfds:cycle_gan/NAME, or folders:PATH_A,PATH_B"),
@@ -231,7 +278,8 @@ VARIANTS = {
     }, build_cyclegan, learning_rate_schedule=ConstantThenLinearDecay),
 }
 
-__all__ = ["AdversarialModel", "DataSpec", "Option", "UnsuitableDataError", "Variant", "VARIANTS", "noise_nets"]
+__all__ = ["AdversarialModel", "DataSpec", "Option", "UnsuitableDataError", "Variant", "VARIANTS",
+           "learning_rate_schedule", "noise_nets", "run_generator_steps"]
 
 
 def generator_kind(generator):

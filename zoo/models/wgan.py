@@ -19,6 +19,27 @@ WARMUP_CRITIC_STEPS = 100
 CRITIC_SCHEDULES = ("reference", "constant")
 
 
+def critic_steps_before_generator_step(step, n_critic, critic_schedule):
+    """Critic steps that must be done before generator step number `step` (0-based) runs."""
+    total = n_critic * (step + 1)
+    if critic_schedule == "reference":
+        warmup_steps = min(step + 1, WARMUP_GENERATOR_STEPS) + step // WARMUP_EVERY
+        total += (WARMUP_CRITIC_STEPS - n_critic) * warmup_steps
+    return total
+
+
+def generator_steps_after(critic_steps, n_critic, critic_schedule):
+    """How many generator steps `critic_steps` critic steps (train steps) take along the critic schedule."""
+    low, high = 0, critic_steps  # the answer lies in [low, high]: every generator step needs a critic step
+    while low < high:
+        middle = (low + high + 1) // 2
+        if critic_steps_before_generator_step(middle - 1, n_critic, critic_schedule) <= critic_steps:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 class WGAN(GAN):
     def __init__(self, generator, critic, latent_dim, n_critic=5, clip_value=0.01,
                  critic_schedule="reference", **kwargs):
@@ -35,18 +56,11 @@ class WGAN(GAN):
                 # Keras optimizers apply a variable's constraint right after each update, on every replica.
                 weight.constraint = clip
 
-    def critic_steps_before_generator_step(self, step):
-        """Critic steps that must be done before generator step number `step` (0-based) runs."""
-        total = self.n_critic * (step + 1)
-        if self.critic_schedule == "reference":
-            warmup_steps = min(step + 1, WARMUP_GENERATOR_STEPS) + step // WARMUP_EVERY
-            total += (WARMUP_CRITIC_STEPS - self.n_critic) * warmup_steps
-        return total
-
     def generator_step_due(self):
         """Whether the critic step about to run is the last one before the next generator step."""
         critic_steps = int(self.d_optimizer.iterations.numpy()) + 1
-        return critic_steps >= self.critic_steps_before_generator_step(self.steps_trained)
+        return critic_steps >= critic_steps_before_generator_step(self.steps_trained, self.n_critic,
+                                                                  self.critic_schedule)
 
     def critic_step(self, data):
         real, labels = data
