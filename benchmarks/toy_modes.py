@@ -53,10 +53,10 @@ def recipe_path(variant, toy):
 def generator_steps_per_epoch(config):
     """Generator steps in one pass over the training data (the unit `--steps` is converted from)."""
     from training.data import TOY_EXAMPLES
+    from zoo.models import DataSpec, run_generator_steps
 
-    batches = (config["train_examples"] or TOY_EXAMPLES) // config["batch_size"]
-    # a WGAN's epoch is a pass in critic batches; a GAN's step reads d_steps batches
-    return max(batches // config.get("n_critic", config.get("d_steps", 1)), 1)
+    points = DataSpec((2,), num_examples=config["train_examples"] or TOY_EXAMPLES)
+    return max(run_generator_steps({**config, "epochs": 1}, points), 1)
 
 
 def run_config(variant, toy, seed, steps=None):
