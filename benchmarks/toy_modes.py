@@ -11,10 +11,10 @@ maxout layers of 200 units with 5 pieces, Adam (learning rate 1e-4, beta_1 0.8),
 100 packs of 4), 100,000 training samples. WGAN-GP keeps those nets and takes the settings of Gulrajani
 et al.'s toy experiments (Adam betas 0.5 and 0.9, 5 critic steps, lambda 0.1, batches of 256) but a learning
 rate of 1e-3, held for half the run and then decayed linearly to 0, where theirs is a constant 1e-4
-(benchmarks/README.md measures both). The paper trains 400 epochs (400,000 generator steps); `--steps` sets a shorter budget. A run at the full budget
-takes hours on a CPU core, so such runs are trained apart (`python -m training --config
-zoo/recipes/VARIANT-DATASET.json --seed S --out RUN`, resumed with `--resume`) and `--score` scores their
-folders, grouped by dataset and variant as the runs' configs say.
+(benchmarks/README.md measures both). The paper trains 400 epochs (400,000 generator steps); `--steps` sets
+a shorter budget. A run at the full budget takes hours on a CPU core, so such runs are trained apart
+(`python -m training --config zoo/recipes/VARIANT-DATASET.json --seed S --out RUN`, resumed with `--resume`)
+and `--score` scores their folders, grouped by dataset and variant as the runs' configs say.
 
 Every run is scored twice on 2,500 samples with the protocol of VEEGAN (Srivastava et al. 2017) that PacGAN
 adopted: a sample is high quality within 3 standard deviations of its nearest mode, and a mode is covered
