@@ -85,9 +85,9 @@ class RunFolder:
         except ConfigError as error:
             raise ConfigError(f"{error}; this folder holds no usable run: start over with --overwrite") from None
 
-    def data_spec(self):
-        """The DataSpec of the data the run trained on, from its data.json."""
-        data = read_config_file(self.data_path)
+    def data_spec(self, data=None):
+        """The DataSpec of the data the run trained on, from its data.json (`data`: that file, already read)."""
+        data = read_config_file(self.data_path) if data is None else data
         try:
             return DataSpec(tuple(data["shape"]), data["num_classes"], data["num_examples"], data["two_domains"])
         except (KeyError, TypeError):
@@ -429,7 +429,8 @@ def load_trained_model(run_path, checkpoint="best", averaged=True):
         raise ConfigError(f"{run_path} is not a run folder (no config.json or data.json): "
                           "pass a folder written by `python -m training`")
     config = resolve(run.saved_config())
-    data, spec = read_config_file(run.data_path), run.data_spec()
+    data = read_config_file(run.data_path)
+    spec = run.data_spec(data)
     keras.config.set_dtype_policy("float32")  # the generator is exported in float32, however it was trained
     model = build_model(config, spec)
     best = run.best_record() if checkpoint == "best" else None
