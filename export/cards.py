@@ -141,6 +141,9 @@ def _nets(entry):
         return f"MLP nets, width {config['width']}{packs}"
     conditioning = ("; class-conditional batch norm in the generator (de Vries et al. 2017)"
                     if config.get("generator_conditioning") == "batchnorm" else "")
+    if config.get("auxiliary_classifier"):
+        conditioning += (f"; an auxiliary classifier in the discriminator, its loss weighted "
+                         f"{config['auxiliary_classifier']:g} (AC-GAN, Odena et al. 2017)")
     return f"DCGAN nets (Radford et al. 2016), width {config['width']}{conditioning}{packs}"
 
 

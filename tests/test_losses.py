@@ -27,6 +27,21 @@ def test_generator_losses_by_hand():
     assert float(losses.non_saturating_generator_loss(np.zeros(1, np.float32))[0]) == pytest.approx(np.log(2))
 
 
+def test_acgan_losses_are_the_class_cross_entropies():
+    """Odena et al. 2017: -log P(C = y | x) on real and fake examples for D, on fakes for G."""
+    real = np.array([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]], np.float32)
+    fake = np.array([[0.5, 1.5, 0.0], [-3.0, 3.0, 1.0]], np.float32)
+    labels = np.array([0, 2], np.int32)
+
+    def cross_entropy(logits):
+        log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return -log_softmax[np.arange(len(labels)), labels]
+
+    np.testing.assert_allclose(losses.acgan_discriminator_loss(real, fake, labels),
+                               cross_entropy(real) + cross_entropy(fake), rtol=1e-5)
+    np.testing.assert_allclose(losses.acgan_generator_loss(fake, labels), cross_entropy(fake), rtol=1e-5)
+
+
 def test_losses_are_per_example_and_accept_column_logits():
     column = LOGITS[:, None]
     assert losses.minimax_discriminator_loss(column, column).shape == (4,)

@@ -15,6 +15,8 @@ STEP_CASES = [
     ("cgan", IMAGES, {}),
     ("cgan", POINTS, {}),
     ("cgan", IMAGES, {"generator_conditioning": "batchnorm"}),
+    ("cgan", IMAGES, {"auxiliary_classifier": 1.0}),
+    ("cgan", POINTS, {"auxiliary_classifier": 0.5}),
     ("fgan", IMAGES, {"divergence": "kl"}),
     ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 1}),
     ("wgan_gp", IMAGES, {"n_critic": 1}),
@@ -45,6 +47,18 @@ def test_one_train_step_moves_every_net(model, spec, overrides):
         # E[D(G(z))] - E[D(x)] does not depend on the critic's output bias: its gradient is exactly 0
         free_bias = model.startswith("wgan") and variable.path.endswith("logits/bias")
         assert not np.array_equal(a, b) or held_at_clip or free_bias, variable.path
+
+
+def test_auxiliary_classifier_teaches_both_players_the_classes():
+    """AC-GAN: the discriminator's class head learns the labels of real and fake samples, and the generator
+    makes fakes that the head gives their labels: both class losses fall from chance (log 8 a term)."""
+    gan = build("cgan", POINTS, auxiliary_classifier=1.0, learning_rate=1e-2)
+    first = train_steps(gan, POINTS, 1, n=32)
+    train_steps(gan, POINTS, 100, n=32)
+    last = train_steps(gan, POINTS, 1, n=32)
+    assert first["g_class_loss"][0] == pytest.approx(np.log(8), rel=0.2)
+    assert last["g_class_loss"][0] < 0.6 * first["g_class_loss"][0]
+    assert last["d_class_loss"][0] < 0.8 * first["d_class_loss"][0]
 
 
 def test_gan_takes_k_discriminator_steps_per_generator_step():
@@ -220,6 +234,8 @@ def test_variants_refuse_data_they_cannot_use():
         build("gan", DOMAINS)
     with pytest.raises(UnsuitableDataError, match="image .DCGAN. nets"):
         build("cgan", POINTS, generator_conditioning="batchnorm")
+    with pytest.raises(UnsuitableDataError, match="use one of them"):
+        build("cgan", IMAGES, auxiliary_classifier=1.0, pack=2)
     with pytest.raises(UnsuitableDataError, match="divisible by 8, not 28x28: pass --generator-downsamplings 2$"):
         build("cyclegan", DOMAINS, generator_downsamplings=3)
     odd = DataSpec((27, 27, 1), num_examples=64, two_domains=True)

@@ -25,6 +25,7 @@ VARIANT_CASES = {
     "gan-minimax-k2-reuse_fakes": ("gan", IMAGES, {"loss": "minimax", "d_steps": 2, "reuse_fakes": True}),
     "cgan": ("cgan", IMAGES, {}),
     "cgan-class-batchnorm": ("cgan", IMAGES, {"generator_conditioning": "batchnorm"}),
+    "cgan-auxiliary-classifier": ("cgan", IMAGES, {"auxiliary_classifier": 1.0}),
     "fgan-kl": ("fgan", IMAGES, {"divergence": "kl"}),
     "wgan": ("wgan", IMAGES, {"critic_schedule": "constant", "n_critic": 1}),
     "wgan_gp": ("wgan_gp", IMAGES, {"n_critic": 1}),

@@ -319,6 +319,8 @@ def test_conditional_card_lists_the_intra_class_fid_of_every_class():
 @pytest.mark.parametrize("config,words", [
     ({"width": 32, "generator_conditioning": "batchnorm"}, "class-conditional batch norm in the generator"),
     ({"width": 32, "generator_conditioning": "concat", "pack": 2}, "judges packs of 2 samples"),
+    ({"width": 32, "generator_conditioning": "concat", "auxiliary_classifier": 1.0},
+     "an auxiliary classifier in the discriminator, its loss weighted 1 (AC-GAN"),
 ])
 def test_card_names_the_nets_options_that_shape_the_model(config, words):
     from export.cards import _what

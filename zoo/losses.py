@@ -44,6 +44,20 @@ def non_saturating_generator_loss(fake_logits):
     return ops.softplus(-_flat(fake_logits))
 
 
+# --- auxiliary classifier GAN (Odena et al. 2017): the discriminator also predicts the class -------------------
+
+def acgan_discriminator_loss(real_class_logits, fake_class_logits, labels):
+    """-[log P(C = y | x) + log P(C = y | G(z, y))]: the auxiliary classifier learns the class of real and
+    fake examples alike (the discriminator maximises L_C of Odena et al. 2017, eq. 3)."""
+    return (ops.sparse_categorical_crossentropy(labels, real_class_logits, from_logits=True)
+            + ops.sparse_categorical_crossentropy(labels, fake_class_logits, from_logits=True))
+
+
+def acgan_generator_loss(fake_class_logits, labels):
+    """-log P(C = y | G(z, y)): the generator also maximises L_C, making its fakes of their label's class."""
+    return ops.sparse_categorical_crossentropy(labels, fake_class_logits, from_logits=True)
+
+
 # --- Wasserstein GAN (Arjovsky et al. 2017; Gulrajani et al. 2017) ----------------------------------------
 
 def wasserstein_discriminator_loss(real_scores, fake_scores):

@@ -101,14 +101,20 @@ def noise_nets(config, spec, num_classes=0, norm="batch"):
         raise UnsuitableDataError("it samples one distribution; this dataset is two domains (for cyclegan)")
     pack = config.get("pack", 1)  # PacGAN: the discriminator judges packs of this many samples
     class_batchnorm = config.get("generator_conditioning") == "batchnorm"
+    auxiliary_classifier = config.get("auxiliary_classifier", 0) > 0
     if class_batchnorm and not spec.is_image:
         raise UnsuitableDataError("--generator-conditioning batchnorm is for the image (DCGAN) nets; "
                                   "on vectors use concat")
+    if auxiliary_classifier and pack > 1:
+        raise UnsuitableDataError("--auxiliary-classifier predicts one sample's class, and --pack makes the "
+                                  "discriminator judge packs of several: use one of them")
     if spec.is_image:
         return (dcgan_generator(config["latent_dim"], spec.shape, config["width"], num_classes,
                                 class_batchnorm),
-                dcgan_discriminator(spec.shape, config["width"], norm, num_classes, pack=pack))
-    return mlp_nets(config["mlp"], config["latent_dim"], spec.shape[0], config["width"], num_classes, pack)
+                dcgan_discriminator(spec.shape, config["width"], norm, num_classes, pack=pack,
+                                    auxiliary_classifier=auxiliary_classifier))
+    return mlp_nets(config["mlp"], config["latent_dim"], spec.shape[0], config["width"], num_classes, pack,
+                    auxiliary_classifier)
 
 
 def build_gan(config, spec):
@@ -123,8 +129,8 @@ def build_cgan(config, spec):
         raise UnsuitableDataError("it needs class labels (fashion_mnist, a toy, or a labelled TFDS dataset)")
     model = ConditionalGAN(*noise_nets(config, spec, spec.num_classes), config["latent_dim"],
                            spec.num_classes, loss_pair=GAN_LOSSES[config["loss"]], d_steps=config["d_steps"],
-                           reuse_fakes=config["reuse_fakes"], pack=config["pack"], seed=config["seed"],
-                           ema=config["ema"])
+                           reuse_fakes=config["reuse_fakes"], pack=config["pack"],
+                           auxiliary_weight=config["auxiliary_classifier"], seed=config["seed"], ema=config["ema"])
     return _compile(model, config, *_optimizers(config, spec))
 
 
@@ -232,6 +238,10 @@ VARIANTS = {
                                          "concatenated to z) or batchnorm (also each class's own scale and "
                                          "offset in every batch norm: conditional batch norm, as Miyato & "
                                          "Koyama's projection cGAN; image nets)", choices=("concat", "batchnorm")),
+        "auxiliary_classifier": Option(0.0, "weight of an auxiliary classifier's loss (AC-GAN, Odena et al. 2017: "
+                                       "the discriminator also predicts the class of real and fake samples, and "
+                                       "the generator is trained to make its fakes of their label's class; the "
+                                       "paper's weight is 1); 0: none", non_negative=True),
     }, build_cgan),
     "fgan": Variant("f-GAN (Nowozin et al. 2016): minimise any of nine f-divergences", {
         **NOISE,

@@ -1,5 +1,5 @@
 """Class conditioning shared by the conditional nets: a label input, its embedding, class-conditional batch
-norm, a projection head."""
+norm, a projection head, an auxiliary classifier head."""
 
 import keras
 from keras import layers, ops
@@ -74,7 +74,11 @@ class Projection(layers.Layer):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
-def projection_logits(features, label, num_classes):
-    """psi(phi(x)) + <embed(y), phi(x)>, shape (batch, 1)."""
-    return layers.Add(dtype="float32", name="logits")([layers.Dense(1)(features),
-                                                       Projection(num_classes)([features, label])])
+def conditional_outputs(features, label, num_classes, auxiliary_classifier=False):
+    """psi(phi(x)) + <embed(y), phi(x)>, shape (batch, 1); with `auxiliary_classifier` also the class logits
+    of an AC-GAN head on the same features (Odena et al. 2017), shape (batch, num_classes)."""
+    logits = layers.Add(dtype="float32", name="logits")([layers.Dense(1)(features),
+                                                         Projection(num_classes)([features, label])])
+    if not auxiliary_classifier:
+        return logits
+    return [logits, layers.Dense(num_classes, dtype="float32", name="class_logits")(features)]

@@ -8,7 +8,8 @@ LeakyReLU(0.2). Batch norm is synchronised so that replicas normalise over the g
 With `num_classes`, both nets also take an integer `label`: the generator concatenates a label
 embedding to z (Mirza & Osindero 2014), and with `class_batchnorm` also gives every batch norm each
 class's own scale and offset (conditional batch norm, as Miyato & Koyama's generator); the discriminator
-adds a projection term <embed(y), phi(x)> to its logit (Miyato & Koyama 2018).
+adds a projection term <embed(y), phi(x)> to its logit (Miyato & Koyama 2018), and with
+`auxiliary_classifier` also predicts the class (AC-GAN, Odena et al. 2017).
 """
 
 import math
@@ -16,7 +17,7 @@ import math
 import keras
 from keras import layers
 
-from zoo.nets.conditioning import ClassScaleOffset, label_input, projection_logits, with_label_embedding
+from zoo.nets.conditioning import ClassScaleOffset, conditional_outputs, label_input, with_label_embedding
 from zoo.nets.normalization import BatchNormalization
 
 SUPPORTED_SIZES = (28, 32, 64)
@@ -68,8 +69,10 @@ def dcgan_generator(latent_dim, image_shape, width=64, num_classes=0, class_batc
     return keras.Model(inputs, images, name=name)
 
 
-def dcgan_discriminator(image_shape, width=64, norm="batch", num_classes=0, pack=1, name="discriminator"):
-    """images (batch, H, W, C) [+ label (batch,)] -> one logit (or critic score) per image, (batch, 1).
+def dcgan_discriminator(image_shape, width=64, norm="batch", num_classes=0, pack=1, auxiliary_classifier=False,
+                        name="discriminator"):
+    """images (batch, H, W, C) [+ label (batch,)] -> one logit (or critic score) per image, (batch, 1)
+    [, with `auxiliary_classifier` and then the class logits, (batch, num_classes)].
 
     `norm`: "batch" (DCGAN), "layer" (WGAN-GP's critic) or None. With `pack` M > 1 (PacGAN), it judges
     packs of M images stacked along the channels, (batch, H, W, M * C) [+ labels (batch, M)].
@@ -90,4 +93,5 @@ def dcgan_discriminator(image_shape, width=64, norm="batch", num_classes=0, pack
     if not num_classes:
         return keras.Model(image, layers.Dense(1, dtype="float32", name="logits")(features), name=name)
     label = label_input(pack)
-    return keras.Model([image, label], projection_logits(features, label, num_classes), name=name)
+    return keras.Model([image, label], conditional_outputs(features, label, num_classes, auxiliary_classifier),
+                       name=name)

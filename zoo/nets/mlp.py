@@ -13,7 +13,7 @@ Two architectures (the `mlp` option of the noise variants):
 import keras
 from keras import layers, ops
 
-from zoo.nets.conditioning import label_input, projection_logits, with_label_embedding
+from zoo.nets.conditioning import conditional_outputs, label_input, with_label_embedding
 from zoo.nets.normalization import BatchNormalization
 
 MLP_ARCHITECTURES = ("plain", "pacgan")
@@ -70,8 +70,9 @@ def mlp_generator(latent_dim, data_dim, width=128, depth=3, num_classes=0, batch
 
 
 def mlp_discriminator(data_dim, width=128, depth=3, num_classes=0, activation="leaky_relu", pack=1,
-                      kernel_initializer="glorot_uniform", name="discriminator"):
-    """samples (batch, data_dim) [+ label (batch,)] -> one logit per sample, shape (batch, 1).
+                      auxiliary_classifier=False, kernel_initializer="glorot_uniform", name="discriminator"):
+    """samples (batch, data_dim) [+ label (batch,)] -> one logit per sample, shape (batch, 1) [, with
+    `auxiliary_classifier` and then the class logits (AC-GAN), (batch, num_classes)].
 
     `activation` is "leaky_relu" (slope 0.2), "maxout" (MAXOUT_PIECES pieces per unit) or any Keras
     activation. With `pack` M > 1 (PacGAN), it judges packs: (batch, M * data_dim) [+ labels (batch, M)].
@@ -88,17 +89,19 @@ def mlp_discriminator(data_dim, width=128, depth=3, num_classes=0, activation="l
         logits = layers.Dense(1, kernel_initializer=kernel_initializer, dtype="float32", name="logits")(x)
         return keras.Model(sample, logits, name=name)
     label = label_input(pack)
-    return keras.Model([sample, label], projection_logits(x, label, num_classes), name=name)
+    return keras.Model([sample, label], conditional_outputs(x, label, num_classes, auxiliary_classifier), name=name)
 
 
-def mlp_nets(architecture, latent_dim, data_dim, width, num_classes=0, pack=1):
+def mlp_nets(architecture, latent_dim, data_dim, width, num_classes=0, pack=1, auxiliary_classifier=False):
     """(generator, discriminator) of one of MLP_ARCHITECTURES (see the module's docstring)."""
     if architecture == "plain":
         return (mlp_generator(latent_dim, data_dim, width, num_classes=num_classes),
-                mlp_discriminator(data_dim, width, num_classes=num_classes, pack=pack))
+                mlp_discriminator(data_dim, width, num_classes=num_classes, pack=pack,
+                                  auxiliary_classifier=auxiliary_classifier))
     if architecture == "pacgan":
         return (mlp_generator(latent_dim, data_dim, 2 * width, depth=4, num_classes=num_classes, batch_norm=True,
                               kernel_initializer=PACGAN_INIT),
                 mlp_discriminator(data_dim, width, depth=3, num_classes=num_classes, activation="maxout",
-                                  pack=pack, kernel_initializer=PACGAN_INIT))
+                                  pack=pack, auxiliary_classifier=auxiliary_classifier,
+                                  kernel_initializer=PACGAN_INIT))
     raise ValueError(f"unknown MLP architecture {architecture!r}: choose from {', '.join(MLP_ARCHITECTURES)}")
