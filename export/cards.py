@@ -135,16 +135,17 @@ def _nets(entry):
                 f"discriminator, width {config['width']}")
     pack = config.get("pack", 1)
     packs = f"; the discriminator judges packs of {pack} samples (PacGAN, Lin et al. 2018)" if pack > 1 else ""
+    classifier = (f"; an auxiliary classifier in the discriminator, its loss weighted "
+                  f"{config['auxiliary_classifier']:g} (AC-GAN, Odena et al. 2017)"
+                  if config.get("auxiliary_classifier") else "")
     if entry["output"]["name"] == "samples":  # points of a toy, not images
         if config.get("mlp") == "pacgan":
-            return f"the MLP nets of PacGAN's 2-D experiments (Lin et al. 2018), width {config['width']}{packs}"
-        return f"MLP nets, width {config['width']}{packs}"
+            return (f"the MLP nets of PacGAN's 2-D experiments (Lin et al. 2018), width "
+                    f"{config['width']}{classifier}{packs}")
+        return f"MLP nets, width {config['width']}{classifier}{packs}"
     conditioning = ("; class-conditional batch norm in the generator (de Vries et al. 2017)"
                     if config.get("generator_conditioning") == "batchnorm" else "")
-    if config.get("auxiliary_classifier"):
-        conditioning += (f"; an auxiliary classifier in the discriminator, its loss weighted "
-                         f"{config['auxiliary_classifier']:g} (AC-GAN, Odena et al. 2017)")
-    return f"DCGAN nets (Radford et al. 2016), width {config['width']}{conditioning}{packs}"
+    return f"DCGAN nets (Radford et al. 2016), width {config['width']}{conditioning}{classifier}{packs}"
 
 
 def _what(entry):

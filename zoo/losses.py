@@ -48,7 +48,7 @@ def non_saturating_generator_loss(fake_logits):
 
 def acgan_discriminator_loss(real_class_logits, fake_class_logits, labels):
     """-[log P(C = y | x) + log P(C = y | G(z, y))]: the auxiliary classifier learns the class of real and
-    fake examples alike (the discriminator maximises L_C of Odena et al. 2017, eq. 3)."""
+    fake examples alike (the discriminator maximises Odena et al.'s L_C, the class's log-likelihood)."""
     return (ops.sparse_categorical_crossentropy(labels, real_class_logits, from_logits=True)
             + ops.sparse_categorical_crossentropy(labels, fake_class_logits, from_logits=True))
 
