@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from tests.helpers import DOMAINS, IMAGES, POINTS, TINY, batch, build, train_steps, weights
+from training.config import resolve
 from zoo import losses
 from zoo.divergences import DIVERGENCES
 from zoo.models import VARIANTS, DataSpec, UnsuitableDataError
@@ -234,8 +235,9 @@ def test_variants_refuse_data_they_cannot_use():
         build("gan", DOMAINS)
     with pytest.raises(UnsuitableDataError, match="image .DCGAN. nets"):
         build("cgan", POINTS, generator_conditioning="batchnorm")
-    with pytest.raises(UnsuitableDataError, match="use one of them"):
-        build("cgan", IMAGES, auxiliary_classifier=1.0, pack=2)
+    with pytest.raises(ValueError, match="not packs"):
+        VARIANTS["cgan"].build({**resolve({**TINY, "model": "cgan"}), "auxiliary_classifier": 1.0, "pack": 2},
+                               IMAGES)
     with pytest.raises(UnsuitableDataError, match="divisible by 8, not 28x28: pass --generator-downsamplings 2$"):
         build("cyclegan", DOMAINS, generator_downsamplings=3)
     odd = DataSpec((27, 27, 1), num_examples=64, two_domains=True)

@@ -115,6 +115,9 @@ def test_overwrite_replaces_a_run(tmp_path):
     (["--probe-draws", "4"], "probe_draws applies to the toys ring8 and grid25, not fashion_mnist: leave it at 1"),
     (["--dataset", "ring8", "--probe-draws", "0"], "probe_draws must be positive"),
     (["--dataset", "ring8", "--probe-draws", "2"], "probe_draws measures the epochs that --eval-every N picks"),
+    (["--model", "cgan", "--auxiliary-classifier", "1", "--pack", "2"],
+     "--auxiliary-classifier predicts one sample's class, and --pack makes the discriminator judge packs of "
+     "several: use one of them"),
 ])
 def test_cli_errors_are_one_line_with_exit_code_2(argv, message, capsys, tmp_path):
     try:

@@ -148,6 +148,9 @@ def resolve(overrides):
     if config["probe_draws"] != 1 and config["dataset"] not in TOY_GATE:  # the toys that have a gate
         raise ConfigError(f"probe_draws applies to the toys ring8 and grid25, not {shorten(config['dataset'], 40)}: "
                           "leave it at 1")
+    if config.get("auxiliary_classifier") and config.get("pack", 1) > 1:
+        raise ConfigError("--auxiliary-classifier predicts one sample's class, and --pack makes the discriminator "
+                          "judge packs of several: use one of them")
     if VARIANTS[model].steps_chosen_in_python and config["steps_per_execution"] != 1:
         raise ConfigError(f"{model} picks each step (critic or generator) in Python: use steps_per_execution 1")
     return config

@@ -105,9 +105,8 @@ def noise_nets(config, spec, num_classes=0, norm="batch"):
     if class_batchnorm and not spec.is_image:
         raise UnsuitableDataError("--generator-conditioning batchnorm is for the image (DCGAN) nets; "
                                   "on vectors use concat")
-    if auxiliary_classifier and pack > 1:
-        raise UnsuitableDataError("--auxiliary-classifier predicts one sample's class, and --pack makes the "
-                                  "discriminator judge packs of several: use one of them")
+    if auxiliary_classifier and pack > 1:  # training's config refuses it first, with the fix
+        raise ValueError("an auxiliary classifier needs one sample per discriminator input, not packs")
     if spec.is_image:
         return (dcgan_generator(config["latent_dim"], spec.shape, config["width"], num_classes,
                                 class_batchnorm),
