@@ -1,8 +1,8 @@
 """`python -m export RUN_FOLDER`: write the run's generator(s) as SavedModel and ONNX, checked against Keras.
 
 `python -m export publish RUN --name NAME`: export, evaluate and add the run's generator(s) to a hub folder
-(default: the repository's zoo/hub), then rewrite MODEL_CARDS.md. `python -m export cards`: only rewrite
-MODEL_CARDS.md from the hub's index.
+(default: the repository's zoo/hub), then rewrite MODEL_CARDS.md. `python -m export cards`: only rewrite the
+cards from the hub's index (MODEL_CARDS.md, and each model's card.md whose words the code has changed).
 
 `python -m export web NAME_OR_ONNX -o SITE`: a static web page that runs the generator in the browser
 (onnxruntime-web); needs npm once, not TensorFlow.

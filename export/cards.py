@@ -14,13 +14,16 @@ import os
 import numpy as np
 
 from zoo.classifier import CLASS_NAMES
-from zoo.files import atomic_writer, write_json
+from zoo.files import atomic_writer, exclusive_lock, sha256_of, write_json
 from zoo.grid import line_chart
 from zoo.hub import INDEX, REPOSITORY_HUB
 from zoo.metrics import PACGAN_TABLE
 from training.evaluate import DIRECTION_SUFFIX
 
 CURVE_FILE = "quality.png"
+CARD_FILE = "card.md"
+#: held while a hub's index is read, changed and rewritten: one publisher (or card refresh) at a time
+PUBLISH_LOCK = ".publish.lock"
 #: Inception FIDs on Fashion-MNIST, "Are GANs Created Equal?" (Lucic et al. 2018), best over a large search
 PUBLISHED_INCEPTION_FID = {("gan", "non_saturating"): 26.5, ("gan", "minimax"): 29.6, ("wgan", None): 21.5,
                            ("wgan_gp", None): 24.5}
@@ -497,8 +500,47 @@ last {RECORD_EVERY:,} steps):
 """)
 
 
+def hub_card(name, entry):
+    """A model's card.md: its card, listing every other file of its folder (its own SHA-256 can only be in the
+    index)."""
+    others = {f: record for f, record in entry["files"].items() if f != CARD_FILE}
+    return card(name, {**entry, "files": others}, entry["samples"])
+
+
+def _text_of(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def refresh_hub_cards(hub):
+    """Rewrite each model's card.md that the cards' code now words otherwise (both it and MODEL_CARDS.md are
+    generated from the index entry, so they say the same) and its record in the index; returns the names."""
+    refreshed = []
+    with exclusive_lock(os.path.join(hub, PUBLISH_LOCK)):
+        index = read_index(hub)
+        for name, entry in sorted(index["models"].items()):
+            path = os.path.join(hub, name, CARD_FILE)
+            if CARD_FILE not in entry["files"] or not os.path.isdir(os.path.dirname(path)):
+                continue  # published before models had cards, or its files are not in this folder
+            text = hub_card(name, entry)
+            if _text_of(path) == text:
+                continue
+            with atomic_writer(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            entry["files"][CARD_FILE] = {"size": os.path.getsize(path), "sha256": sha256_of(path)}
+            refreshed.append(name)
+        if refreshed:
+            write_index(hub, index)
+    return refreshed
+
+
 def write_cards(hub=REPOSITORY_HUB, out="MODEL_CARDS.md"):
-    """MODEL_CARDS.md: every model of the hub's index, in name order, generated (never edited by hand)."""
+    """MODEL_CARDS.md: every model of the hub's index, in name order, generated (never edited by hand), after
+    refreshing the models' own card.md files."""
+    refresh_hub_cards(hub)
     index = read_index(hub)
     relative_hub = os.path.relpath(hub, os.path.dirname(os.path.abspath(out)))
     parts = ["# Model cards", "",

@@ -73,6 +73,37 @@ def test_published_index_describes_every_file(published_hub):
     assert f"]({os.path.basename(hub)}/tiny-gan/samples.png)" in text and "MIT licence" in text
 
 
+def test_cards_rewrite_a_model_card_that_older_code_worded(published_hub, tmp_path):
+    from export.cards import read_index, write_cards
+
+    hub = str(tmp_path / "hub")
+    shutil.copytree(published_hub[0], hub)
+    card_path = os.path.join(hub, "tiny-gan", "card.md")
+    current = open(card_path).read()
+    # as an earlier version of the cards' code would have written it, with the index recording that card
+    with open(card_path, "w") as f:
+        f.write(current.replace("; devices:", " on"))
+    index = read_index(hub)
+    index["models"]["tiny-gan"]["files"]["card.md"] = {"size": os.path.getsize(card_path),
+                                                       "sha256": sha256_of(card_path)}
+    json.dump(index, open(os.path.join(hub, "index.json"), "w"))
+    untouched = {name: sha256_of(os.path.join(hub, "tiny-cycle-a2b", name)) for name in os.listdir(
+        os.path.join(hub, "tiny-cycle-a2b")) if os.path.isfile(os.path.join(hub, "tiny-cycle-a2b", name))}
+
+    cards = write_cards(hub, str(tmp_path / "CARDS.md"))
+    assert open(card_path).read() == current
+    record = read_index(hub)["models"]["tiny-gan"]["files"]["card.md"]
+    assert record == {"size": os.path.getsize(card_path), "sha256": sha256_of(card_path)}
+    assert record["sha256"] in open(cards).read()  # MODEL_CARDS.md lists the card as it now is
+    assert untouched == {name: sha256_of(os.path.join(hub, "tiny-cycle-a2b", name)) for name in untouched}
+    server = HubServer(hub)
+    try:
+        folder = Hub(server.url, str(tmp_path / "cache")).download("tiny-gan", ["card.md"])
+    finally:
+        server.stop()
+    assert open(os.path.join(folder, "card.md")).read() == current
+
+
 def test_download_verifies_and_then_hits_the_cache(server, cache):
     hub = Hub(server.url, cache)
     folder = hub.download("tiny-gan")

@@ -360,6 +360,16 @@ def test_every_hub_model_names_the_recipe_that_trains_it():
     assert training_differences(gan, {"model": "wgan"}) == [("model", "gan", "wgan")]
 
 
+def test_every_hub_card_says_what_the_cards_code_writes():
+    """A card's words change with the code (`python -m export cards` rewrites them): none is left behind."""
+    from export.cards import CARD_FILE, hub_card, read_index
+    from zoo.hub import REPOSITORY_HUB
+
+    for name, entry in read_index(REPOSITORY_HUB)["models"].items():
+        with open(os.path.join(REPOSITORY_HUB, name, CARD_FILE), encoding="utf-8") as f:
+            assert f.read() == hub_card(name, entry), f"{name}: run `python -m export cards`"
+
+
 def test_a_decaying_learning_rate_is_checked_against_the_recipe(tmp_path):
     from export.publish import PublishError, _check_recipe
 
