@@ -16,10 +16,20 @@ CORES = strategies._cpu_cores()
 HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
 
 
-def test_devices_are_described_with_their_count_and_the_cores(mirrored_cpus):
+def test_devices_are_described_with_their_count_and_the_cores(mirrored_cpus, monkeypatch):
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     one_device = describe_devices(tf.distribute.get_strategy())
     assert one_device.startswith("GPU: ") if HAS_GPU else one_device == f"CPU, {CORES} cores"
     assert describe_devices(mirrored_cpus) == f"2 x CPU (logical devices), {CORES} cores"
+
+
+@pytest.mark.skipif(HAS_GPU, reason="TensorFlow places the ops on this machine's GPU")
+def test_fewer_threads_than_cores_are_named(monkeypatch):
+    monkeypatch.setattr(strategies, "_cpu_cores", lambda: 2)
+    for value, said in [("1", "CPU, 2 cores, 1 thread per op"), ("2", "CPU, 2 cores"), ("0", "CPU, 2 cores"),
+                        ("many", "CPU, 2 cores")]:
+        monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", value)
+        assert describe_devices(tf.distribute.get_strategy()) == said
 
 
 def test_no_warning_for_float32_where_tensorflow_sees_what_there_is(monkeypatch):

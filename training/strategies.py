@@ -70,9 +70,9 @@ def _mirrored_devices(gpus, replicas):
 
 
 def describe_devices(strategy):
-    """What this process's replicas run on: '2 x GPU: NVIDIA H100 80GB HBM3', 'CPU, 2 cores',
-    '2 x CPU (logical devices), 2 cores', '8 x TPU'; in a cluster, with the number of workers, as
-    '2 workers (chief 0: CPU, 2 cores)' (a process sees its own devices only)."""
+    """What this process's replicas run on: '2 x GPU: NVIDIA H100 80GB HBM3', 'CPU, 2 cores', 'CPU, 2 cores,
+    1 thread per op', '2 x CPU (logical devices), 2 cores', '8 x TPU'; in a cluster, with the number of
+    workers, as '2 workers (chief 0: CPU, 2 cores)' (a process sees its own devices only)."""
     local = _describe_local_devices(strategy)
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:
@@ -92,7 +92,9 @@ def _describe_local_devices(strategy):
                         .get("device_name", "unnamed") for device in devices})
         return f"{count}GPU: {', '.join(names)}"
     if kind == "CPU":
-        return f"{count}CPU{' (logical devices)' if count else ''}, {_cpu_cores()} cores"
+        cores, threads = _cpu_cores(), _op_threads()
+        fewer = f", {threads} thread{'s' if threads > 1 else ''} per op" if threads and threads < cores else ""
+        return f"{count}CPU{' (logical devices)' if count else ''}, {cores} cores{fewer}"
     return f"{count}{kind}"
 
 
@@ -122,6 +124,13 @@ def _replica_devices(strategy):
 def _cpu_cores():
     """The cores this process may run on (a container's share, not the host's count, where Linux says)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _op_threads():
+    """The threads TensorFlow gives an op where TF_NUM_INTRAOP_THREADS sets them (several trainings sharing a
+    machine), else None: as many as it has cores. A wall time means little without it."""
+    value = os.environ.get("TF_NUM_INTRAOP_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def _nvidia_gpu_present():
