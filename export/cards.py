@@ -134,8 +134,10 @@ def _nets(entry):
         downsamplings = config.get("generator_downsamplings")  # not recorded by runs from before the option
         scale = f" at 1/{2**downsamplings} of the image's size" if downsamplings else ""
         skips = " with U-Net skip connections (Ronneberger et al. 2015)" if config.get("generator_skips") else ""
-        return (f"a ResNet generator of {config['residual_blocks']} residual blocks{scale}{skips} and a PatchGAN "
-                f"discriminator, width {config['width']}")
+        contrast = (", its first layer without instance norm (which would divide out the image's contrast)"
+                    if config.get("generator_keeps_contrast") else "")
+        return (f"a ResNet generator of {config['residual_blocks']} residual blocks{scale}{skips}{contrast} and a "
+                f"PatchGAN discriminator, width {config['width']}")
     pack = config.get("pack", 1)
     packs = f"; the discriminator judges packs of {pack} samples (PacGAN, Lin et al. 2018)" if pack > 1 else ""
     classifier = (f"; an auxiliary classifier in the discriminator, its loss weighted "

@@ -24,6 +24,7 @@ STEP_CASES = [
     ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1}),
     ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1, "generator_downsamplings": 1}),
     ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1, "generator_skips": True}),
+    ("cyclegan", DOMAINS, {"batch_size": 4, "residual_blocks": 1, "generator_keeps_contrast": True}),
     # PacGAN packs: vectors end to end, images along the channels, a pack's labels together
     ("gan", POINTS, {"pack": 4}),
     ("cgan", IMAGES, {"pack": 2}),

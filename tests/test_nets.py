@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -56,6 +57,18 @@ def test_resnet_generator_halves_the_image_as_often_as_asked(downsamplings, bott
     assert [tuple(join.output.shape[1:]) for join in joins] == [(size, size, 8 * 28 // size) for size in sizes]
     with pytest.raises(ValueError, match="3 downsamplings needs height and width divisible by 8"):
         resnet_generator((28, 28, 1), width=4, residual_blocks=1, downsamplings=3)
+
+
+def test_only_a_generator_that_keeps_contrast_tells_a_faint_garment_from_a_bright_one():
+    rng = np.random.default_rng(0)
+    garments = np.where(rng.uniform(size=(2, 28, 28, 1)) < 0.4, rng.uniform(0, 1, (2, 28, 28, 1)), 0)
+    bright, faint = (-1 + 2 * garments).astype("float32"), (-1 + garments).astype("float32")  # half the contrast
+    for keeps_contrast in (False, True):
+        keras.utils.set_random_seed(0)
+        generator = resnet_generator((28, 28, 1), width=4, residual_blocks=1, keeps_contrast=keeps_contrast)
+        change = np.abs(np.asarray(generator(bright, training=False)) - np.asarray(generator(faint, training=False)))
+        # the paper's first layer divides the contrast out (all but instance norm's epsilon of it)
+        assert (change.mean() > 1e-3) == keeps_contrast, (keeps_contrast, change.mean())
 
 
 def test_unsupported_image_size_says_what_to_do():

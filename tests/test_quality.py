@@ -338,7 +338,11 @@ def test_translation_card_says_where_the_residual_blocks_work():
                             "discriminator, width 16")
     entry["config"]["generator_skips"] = True
     assert "1/2 of the image's size with U-Net skip connections (Ronneberger et al. 2015) and" in _nets(entry)
+    entry["config"]["generator_keeps_contrast"] = True
+    assert "U-Net skip connections (Ronneberger et al. 2015), its first layer without instance norm (which would " \
+        "divide out the image's contrast) and a PatchGAN" in _nets(entry)
     del entry["config"]["generator_downsamplings"], entry["config"]["generator_skips"]  # from before the options
+    del entry["config"]["generator_keeps_contrast"]
     assert _nets(entry) == "a ResNet generator of 6 residual blocks and a PatchGAN discriminator, width 16"
 
 

@@ -179,7 +179,8 @@ def build_cyclegan(config, spec):
                                   f"so height and width must be divisible by {2**halvings}, not "
                                   f"{image_height}x{image_width}: pass {fix}")
     generators = [resnet_generator(spec.shape, config["width"], config["residual_blocks"],
-                                   config["generator_downsamplings"], config["generator_skips"], name=name)
+                                   config["generator_downsamplings"], config["generator_skips"],
+                                   config["generator_keeps_contrast"], name=name)
                   for name in ("generator_ab", "generator_ba")]
     discriminators = [patchgan_discriminator(spec.shape, config["width"], name=name)
                       for name in ("discriminator_a", "discriminator_b")]
@@ -283,6 +284,9 @@ VARIANTS = {
                                           "(the paper: 2, for 256x256 images)", positive=True),
         "generator_skips": Option(False, "U-Net skip connections in each generator: every upsampling also sees the "
                                   "encoder's features of its size, so detail need not pass the bottleneck"),
+        "generator_keeps_contrast": Option(False, "no instance norm on each generator's first layer (the paper "
+                                           "has one), which divides out an image's contrast: a faint and a bright "
+                                           "garment of one shape then translate and return alike"),
         **_adam_options(2e-4, 0.5),
     }, build_cyclegan, learning_rate_schedule=ConstantThenLinearDecay),
 }

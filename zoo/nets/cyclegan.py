@@ -32,12 +32,12 @@ def _instance_norm():
     return layers.GroupNormalization(groups=-1, epsilon=1e-5)
 
 
-def _conv_norm_relu(x, filters, kernel, strides=1, reflect=0):
+def _conv_norm_relu(x, filters, kernel, strides=1, reflect=0, norm=True):
     if reflect:
         x = ReflectionPadding2D(reflect)(x)
     x = layers.Conv2D(filters, kernel, strides=strides, padding="valid" if reflect else "same",
-                      use_bias=False)(x)
-    return layers.ReLU()(_instance_norm()(x))
+                      use_bias=not norm)(x)
+    return layers.ReLU()(_instance_norm()(x) if norm else x)
 
 
 def _residual_block(x, filters):
@@ -47,18 +47,25 @@ def _residual_block(x, filters):
     return layers.Add()([x, y])
 
 
-def resnet_generator(image_shape, width=32, residual_blocks=6, downsamplings=2, skips=False, name="generator"):
+def resnet_generator(image_shape, width=32, residual_blocks=6, downsamplings=2, skips=False, keeps_contrast=False,
+                     name="generator"):
     """image (batch, H, W, C) in [-1, 1] -> translated images of the same shape, H and W divisible by
     2**downsamplings. The paper halves 256x256 images twice, to 64x64 for the residual blocks; halved twice, a
     28x28 image has a 7x7 bottleneck, each cell of which stands for 4x4 pixels, coarser than a strap. With
     `skips`, each upsampling also sees the features the encoder had at its size (U-Net's skip connections,
-    Ronneberger et al. 2015, pix2pix's other generator), so detail need not pass through the bottleneck."""
+    Ronneberger et al. 2015, pix2pix's other generator), so detail need not pass through the bottleneck.
+
+    The paper's first layer, a convolution then instance norm, gives the same features for an image and for
+    its contrast scaled about the background (-1 + a (x + 1): the convolution is linear and the norm divides
+    the scale out), so the generator cannot tell a faint garment from a bright one of the same shape and the
+    round trip cannot restore it. With `keeps_contrast` that layer has a bias and no norm (like pix2pix's
+    first encoder layer), and the ReLU keeps the contrast in the features."""
     factor = 2**downsamplings
     if image_shape[0] % factor or image_shape[1] % factor:
         raise ValueError(f"the ResNet generator with {downsamplings} downsamplings needs height and width "
                          f"divisible by {factor}, got {image_shape}")
     image = keras.Input(image_shape, name="image")
-    x = _conv_norm_relu(image, width, 7, reflect=3)
+    x = _conv_norm_relu(image, width, 7, reflect=3, norm=not keeps_contrast)
     encoded = []  # the encoder's features at each size above the bottleneck, largest first
     for level in range(1, downsamplings + 1):
         encoded.append(x)
