@@ -502,6 +502,11 @@ last {RECORD_EVERY:,} steps):
 """)
 
 
+def file_record(path):
+    """A file's record in the hub index: its size and SHA-256."""
+    return {"size": os.path.getsize(path), "sha256": sha256_of(path)}
+
+
 def hub_card(name, entry):
     """A model's card.md: its card, listing every other file of its folder (its own SHA-256 can only be in the
     index)."""
@@ -532,7 +537,7 @@ def refresh_hub_cards(hub):
                 continue
             with atomic_writer(path, "w", encoding="utf-8") as f:
                 f.write(text)
-            entry["files"][CARD_FILE] = {"size": os.path.getsize(path), "sha256": sha256_of(path)}
+            entry["files"][CARD_FILE] = file_record(path)
             refreshed.append(name)
         if refreshed:
             write_index(hub, index)

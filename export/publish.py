@@ -24,8 +24,8 @@ import numpy as np
 from zoo.runtime import OnnxGenerator
 from zoo.files import atomic_writer, exclusive_lock, move_into_place, sha256_of, write_json
 from zoo.grid import image_grid, points_plot, save_png
-from export.cards import (CARD_FILE, CURVE_FILE, PUBLISH_LOCK, best_index, curve_plot, goal_pace, headline,
-                          history_rows, hub_card, quality_curve, read_index, write_index)
+from export.cards import (CARD_FILE, CURVE_FILE, PUBLISH_LOCK, best_index, curve_plot, file_record, goal_pace,
+                          headline, history_rows, hub_card, quality_curve, read_index, write_index)
 from zoo.errors import ZooError
 from zoo.hub import REPOSITORY_HUB, check_name
 from zoo.metrics import toy_gate_failures
@@ -327,10 +327,10 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
                 entry["direction"] = metadata["direction"]
             files = [f for f in sorted(os.listdir(staging)) if f != TEST_SET]
             files += [f"{TEST_SET}/{f}" for f in sorted(os.listdir(os.path.join(staging, TEST_SET)))]
-            entry["files"] = {f: _file_record(os.path.join(staging, f)) for f in files}
+            entry["files"] = {f: file_record(os.path.join(staging, f)) for f in files}
             with atomic_writer(os.path.join(staging, CARD_FILE), "w", encoding="utf-8") as f:
                 f.write(hub_card(model_name, entry))
-            entry["files"][CARD_FILE] = _file_record(os.path.join(staging, CARD_FILE))
+            entry["files"][CARD_FILE] = file_record(os.path.join(staging, CARD_FILE))
             with exclusive_lock(os.path.join(hub, PUBLISH_LOCK)):
                 move_into_place(staging, os.path.join(hub, model_name))
                 index = read_index(hub)
@@ -340,10 +340,6 @@ def publish_run(run, name, hub=REPOSITORY_HUB, recipe=None, version="1.0", force
             shutil.rmtree(staging, ignore_errors=True)
         published.append(model_name)
     return published
-
-
-def _file_record(path):
-    return {"size": os.path.getsize(path), "sha256": sha256_of(path)}
 
 
 def _card_metrics(metrics):
