@@ -8,6 +8,7 @@ from the run's history.csv (the measures that `--eval-every` adds) with the best
 """
 
 import csv
+import hashlib
 import json
 import os
 
@@ -514,17 +515,10 @@ def hub_card(name, entry):
     return card(name, {**entry, "files": others}, entry["samples"])
 
 
-def _text_of(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
 def refresh_hub_cards(hub):
-    """Rewrite each model's card.md that the cards' code now words otherwise (both it and MODEL_CARDS.md are
-    generated from the index entry, so they say the same) and its record in the index; returns the names."""
+    """Rewrite each model's card.md whose record in the index is not what the cards' code now writes (both it
+    and MODEL_CARDS.md are generated from the index entry, so they say the same), and that record; returns the
+    names."""
     refreshed = []
     with exclusive_lock(os.path.join(hub, PUBLISH_LOCK)):
         index = read_index(hub)
@@ -533,8 +527,8 @@ def refresh_hub_cards(hub):
             if CARD_FILE not in entry["files"] or not os.path.isdir(os.path.dirname(path)):
                 continue  # published before models had cards, or its files are not in this folder
             text = hub_card(name, entry)
-            if _text_of(path) == text:
-                continue
+            if hashlib.sha256(text.encode("utf-8")).hexdigest() == entry["files"][CARD_FILE]["sha256"]:
+                continue  # the card the index records is the one the code writes
             with atomic_writer(path, "w", encoding="utf-8") as f:
                 f.write(text)
             entry["files"][CARD_FILE] = file_record(path)
