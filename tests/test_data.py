@@ -67,6 +67,13 @@ def test_batches_are_scaled_shuffled_and_resume_exactly():
     assert not np.array_equal(stream[0][0], stream[8][0])  # epochs are reshuffled
 
 
+def test_batches_start_no_autotuning_thread_that_exit_would_wait_for():
+    # benchmarks/data_exit.py: with it, fit's end and Ctrl-C could wait up to a minute for the iterator to free
+    batches = data.load("ring8").batches(100, seed=0)
+    assert batches.options().autotune.enabled is False
+    assert next(iter(batches))[0].shape == (100, 2)
+
+
 def test_resize_and_batch_checks():
     fashion = data.load("fashion_mnist", limit=64, image_size=32)
     assert fashion.shape == (32, 32, 1)

@@ -118,10 +118,14 @@ class Data:
                 batch = tuple(tf.reshape(t, (batch_size, per_step, *t.shape[1:])) for t in batch)
             return batch
 
+        # No autotuning: its model thread can keep the iterator's destructor waiting up to a minute (TF 2.21)
+        # at the end of every fit and after Ctrl-C, and these gathers from memory have nothing to tune
+        options = tf.data.Options()
+        options.autotune.enabled = False
         first = first_epoch * steps_per_epoch + skip_steps
         return (tf.data.Dataset.counter(first).map(step_examples, num_parallel_calls=tf.data.AUTOTUNE)
                 .map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-                .prefetch(tf.data.AUTOTUNE))
+                .prefetch(tf.data.AUTOTUNE).with_options(options))
 
     def steps_per_epoch(self, batch_size):
         return self.num_examples // batch_size
