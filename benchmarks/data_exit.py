@@ -57,6 +57,8 @@ def seconds_to_exit(config, autotune, interrupt):
             if " - " in line and "/" in line.split(" - ")[0]:
                 last_progress = time.perf_counter()
         code = child.wait()
+        if last_progress is None:
+            raise SystemExit(f"{' '.join(command)} printed no progress line (exit code {code}): run it to see why")
         return time.perf_counter() - last_progress, code
 
 
