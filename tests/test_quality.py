@@ -115,7 +115,7 @@ def test_a_generator_that_has_not_stepped_logs_no_loss(tmp_path):
 
     wgan = build("wgan")
     data = tf.data.Dataset.from_tensors(batch(IMAGES, 8)).repeat()
-    wgan.fit(data, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False,  # shuffle: a tf.data input shuffles itself
+    wgan.fit(data, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False,  # Keras ignores it for tf.data, and warns
              callbacks=[GANLogs(str(tmp_path)), Record()])
     assert len(seen) == 3 and all("g_loss" not in logs and "d_loss" in logs for logs in seen)
 
