@@ -12,9 +12,12 @@ maxout layers of 200 units with 5 pieces, Adam (learning rate 1e-4, beta_1 0.8),
 et al.'s toy experiments (Adam betas 0.5 and 0.9, 5 critic steps, lambda 0.1, batches of 256) but a learning
 rate of 1e-3, held for half the run and then decayed linearly to 0, where theirs is a constant 1e-4
 (benchmarks/README.md measures both). The paper trains 400 epochs (400,000 generator steps); `--steps` sets
-a shorter budget. A run at the full budget takes hours on a CPU core, so such runs are trained apart
-(`python -m training --config zoo/recipes/VARIANT-DATASET.json --seed S --out RUN`, resumed with `--resume`)
-and `--score` scores their folders, grouped by dataset and variant as the runs' configs say.
+a shorter budget. A run at the full budget takes one to several hours on a CPU core: with `--runs DIR` the
+run folders (DIR/VARIANT-DATASET-seedS) are kept, and the same command started again resumes each where it
+stopped (Ctrl-C checkpoints the run in progress) and only scores those already trained, so a benchmark at
+the full budget can span sessions; on two cores, two commands with different `--seeds` share one DIR.
+`--score` scores run folders trained apart (`python -m training --config zoo/recipes/VARIANT-DATASET.json
+--seed S --out RUN`), grouped by dataset and variant as the runs' configs say.
 
 Every run is scored twice on 2,500 samples with the protocol of VEEGAN (Srivastava et al. 2017) that PacGAN
 adopted: a sample is high quality within 3 standard deviations of its nearest mode, and a mode is covered
@@ -28,7 +31,6 @@ import argparse
 import math
 import os
 import tempfile
-import time
 
 import numpy as np
 
@@ -86,7 +88,7 @@ def variant_name(config):
 
 def score_run(run):
     """The result of a run folder trained apart: its dataset, variant and seed from its config, its generator
-    steps and epoch time from its history, its checkpoints scored as train_and_score scores them."""
+    steps and epoch time from its history, its final and published checkpoints scored."""
     from export.cards import history_rows
     from training.run import RunFolder
 
@@ -98,19 +100,23 @@ def score_run(run):
             **{checkpoint: score(run, checkpoint) for checkpoint in CHECKPOINTS}}
 
 
-def train_and_score(variant, toy, seed, steps, runs):
+def train_and_score(config, run):
+    """Train `config` into the folder `run` and score it; a run already there (an earlier start of the
+    benchmark with the same --runs) is resumed where it stopped, or only scored when it has trained all its
+    epochs. A folder there that holds something else is refused, never replaced."""
     import keras
 
+    from training.config import ConfigError
+    from training.run import RunFolder
     from training.train import train
 
-    run = os.path.join(runs, f"{variant}-{toy}-seed{seed}")
-    started = time.perf_counter()
-    model = train(run_config(variant, toy, seed, steps), run, overwrite=True, verbose=0)
-    result = {"dataset": toy, "variant": variant, "seed": seed, "generator_steps": model.steps_trained,
-              "seconds": round(time.perf_counter() - started, 1),
-              **{checkpoint: score(run, checkpoint) for checkpoint in CHECKPOINTS}}
+    kept = RunFolder(run)
+    if kept.is_run() and kept.saved_config()["epochs"] > config["epochs"]:
+        raise ConfigError(f"{run} is a run of {kept.saved_config()['epochs']} epochs, more than the "
+                          f"{config['epochs']} asked for: pass the --steps it was started with, or another --runs")
+    train(config, run, resume=kept.is_run(), verbose=0)
     keras.backend.clear_session()  # the next run builds its own nets; the old graphs would only hold memory
-    return result
+    return score_run(run)
 
 
 def mean_and_spread(values):
@@ -152,7 +158,9 @@ def format_table(rows, checkpoint):
 
 
 def main(argv=None):
+    from training.callbacks import TrainingInterrupted
     from training.run import RunFolder
+    from zoo.errors import ZooError
     from zoo.files import write_json
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,7 +168,8 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=list(TOYS), choices=TOYS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--steps", type=int, help="generator steps per run (default: the recipe's epochs)")
-    parser.add_argument("--runs", help="keep the run folders here (default: a temporary folder)")
+    parser.add_argument("--runs", help="keep the run folders here, and resume those already there (default: a "
+                                       "temporary folder)")
     parser.add_argument("--json", help="write every run's scores here")
     parser.add_argument("--score", nargs="+", metavar="RUN",
                         help="score these run folders instead of training (of the other options, only --json applies)")
@@ -188,7 +197,17 @@ def main(argv=None):
             for toy in args.datasets:
                 for variant in args.variants:
                     for seed in args.seeds:
-                        report(train_and_score(variant, toy, seed, args.steps, args.runs or scratch))
+                        run = os.path.join(args.runs or scratch, f"{variant}-{toy}-seed{seed}")
+                        try:
+                            report(train_and_score(run_config(variant, toy, seed, args.steps), run))
+                        except TrainingInterrupted:
+                            if not args.runs:
+                                raise
+                            parser.exit(TrainingInterrupted.exit_code,
+                                        f"{parser.prog}: interrupted; {run} keeps a checkpoint: run the same "
+                                        "command again to resume it (runs already trained are only scored)\n")
+                        except ZooError as error:  # e.g. a kept run of another recipe: one line, the fix in it
+                            parser.exit(error.exit_code, f"{parser.prog}: error: {run}: {error}\n")
     for checkpoint in CHECKPOINTS:
         print("\n" + format_table(summarise(results, checkpoint), checkpoint))
 

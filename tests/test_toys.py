@@ -8,11 +8,11 @@ import pytest
 
 from benchmarks.toy_misses import miss_breakdown, standing_statistics
 from benchmarks.toy_modes import (TOYS, VARIANTS, format_table, generator_steps_per_epoch, main,
-                                  recipe_path, run_config, score_run, summarise)
+                                  recipe_path, run_config, score_run, summarise, train_and_score)
 from zoo.metrics import PACGAN_TABLE
 from training import data as datasets
 from zoo import toys
-from training.config import read_config_file, resolve
+from training.config import ConfigError, read_config_file, resolve
 from training.run import build_model
 from zoo.nets.mlp import Maxout, mlp_nets
 
@@ -97,6 +97,51 @@ def test_a_run_trained_apart_is_scored_as_its_config_says(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--score", run, str(tmp_path)])  # the second is no run: refused before anything is scored
     assert f"not a run folder (it lacks config.json or checkpoints/): {tmp_path}; pass folders" in capsys.readouterr().err
+
+
+def test_kept_runs_resume_where_they_stopped_and_a_finished_one_is_only_scored(tmp_path):
+    run = str(tmp_path / "gan-ring8-seed1")
+    small = {**run_config("gan", "ring8", 1), "jit": False, "train_examples": 1000, "steps_per_execution": 1}
+    first = train_and_score({**small, "epochs": 1}, run)
+    assert first["generator_steps"] == 10 and first["seed"] == 1
+    epoch_one = read_history(run)[0]
+    resumed = train_and_score({**small, "epochs": 2}, run)  # a later start of the benchmark, a longer budget
+    assert resumed["generator_steps"] == 20
+    assert read_history(run)[0] == epoch_one  # continued, not trained again from the start
+    again = train_and_score({**small, "epochs": 2}, run)
+    assert len(read_history(run)) == 2 and again["final"] == resumed["final"]
+    with pytest.raises(ConfigError, match="is a run of 2 epochs, more than the 1 asked for"):
+        train_and_score({**small, "epochs": 1}, run)  # a shorter budget would score the longer run as its own
+
+
+def test_kept_runs_folder_that_holds_something_else_is_refused_untouched(tmp_path, capsys):
+    foreign = tmp_path / "gan-ring8-seed0"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--variants", "gan", "--datasets", "ring8", "--seeds", "0", "--runs", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert f"error: {foreign}: {foreign} holds files but is not a run folder" in capsys.readouterr().err
+    assert os.listdir(foreign) == ["notes.txt"] and (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_an_interrupted_benchmark_says_how_to_resume_its_kept_run(tmp_path, monkeypatch, capsys):
+    from benchmarks import toy_modes
+    from training.callbacks import TrainingInterrupted
+
+    def interrupted(config, run):
+        raise TrainingInterrupted("interrupted by SIGINT at step 3 of epoch 1")
+
+    monkeypatch.setattr(toy_modes, "train_and_score", interrupted)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--variants", "gan", "--datasets", "ring8", "--seeds", "2", "--runs", str(tmp_path)])
+    assert exit_.value.code == 130
+    assert f"{tmp_path / 'gan-ring8-seed2'} keeps a checkpoint: run the same command again" in capsys.readouterr().err
+
+
+def read_history(run):
+    with open(os.path.join(run, "history.csv")) as f:
+        return f.read().splitlines()[1:]
 
 
 def test_miss_breakdown_of_real_ring_data_and_of_samples_between_modes():
