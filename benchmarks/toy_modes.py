@@ -178,6 +178,8 @@ def main(argv=None):
     if not_runs:
         parser.error(f"not a run folder (it lacks config.json or checkpoints/): {', '.join(not_runs)}; pass folders "
                      "written by `python -m training`")
+    if args.runs and os.path.exists(args.runs) and not os.path.isdir(args.runs):
+        parser.error(f"--runs {args.runs} is a file, not a folder: name a folder for the run folders")
     results = []
 
     def report(result):

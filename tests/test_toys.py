@@ -123,6 +123,10 @@ def test_kept_runs_folder_that_holds_something_else_is_refused_untouched(tmp_pat
     assert exit_.value.code == 2
     assert f"error: {foreign}: {foreign} holds files but is not a run folder" in capsys.readouterr().err
     assert os.listdir(foreign) == ["notes.txt"] and (foreign / "notes.txt").read_text() == "mine"
+    with pytest.raises(SystemExit):
+        main(["--variants", "gan", "--datasets", "ring8", "--runs", str(foreign / "notes.txt")])
+    assert "notes.txt is a file, not a folder: name a folder" in capsys.readouterr().err
+    assert (foreign / "notes.txt").read_text() == "mine"
 
 
 def test_an_interrupted_benchmark_says_how_to_resume_its_kept_run(tmp_path, monkeypatch, capsys):
