@@ -111,10 +111,12 @@ def train_and_score(config, run):
     from training.train import train
 
     kept = RunFolder(run)
-    if kept.is_run() and kept.saved_config()["epochs"] > config["epochs"]:
-        raise ConfigError(f"{run} is a run of {kept.saved_config()['epochs']} epochs, more than the "
-                          f"{config['epochs']} asked for: pass the --steps it was started with, or another --runs")
-    train(config, run, resume=kept.is_run(), verbose=0)
+    resume = kept.is_run()
+    kept_epochs = kept.saved_config()["epochs"] if resume else 0
+    if kept_epochs > config["epochs"]:
+        raise ConfigError(f"{run} is a run of {kept_epochs} epochs, more than the {config['epochs']} asked for: "
+                          "pass the --steps it was started with, or another --runs")
+    train(config, run, resume=resume, verbose=0)
     keras.backend.clear_session()  # the next run builds its own nets; the old graphs would only hold memory
     return score_run(run)
 

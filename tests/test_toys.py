@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from benchmarks.toy_misses import miss_breakdown, standing_statistics
+from export.cards import history_rows
 from benchmarks.toy_modes import (TOYS, VARIANTS, format_table, generator_steps_per_epoch, main,
                                   recipe_path, run_config, score_run, summarise, train_and_score)
 from zoo.metrics import PACGAN_TABLE
@@ -104,12 +105,12 @@ def test_kept_runs_resume_where_they_stopped_and_a_finished_one_is_only_scored(t
     small = {**run_config("gan", "ring8", 1), "jit": False, "train_examples": 1000, "steps_per_execution": 1}
     first = train_and_score({**small, "epochs": 1}, run)
     assert first["generator_steps"] == 10 and first["seed"] == 1
-    epoch_one = read_history(run)[0]
+    epoch_one = history_rows(run)[0]
     resumed = train_and_score({**small, "epochs": 2}, run)  # a later start of the benchmark, a longer budget
     assert resumed["generator_steps"] == 20
-    assert read_history(run)[0] == epoch_one  # continued, not trained again from the start
+    assert history_rows(run)[0] == epoch_one  # continued, not trained again from the start
     again = train_and_score({**small, "epochs": 2}, run)
-    assert len(read_history(run)) == 2 and again["final"] == resumed["final"]
+    assert len(history_rows(run)) == 2 and again["final"] == resumed["final"]
     with pytest.raises(ConfigError, match="is a run of 2 epochs, more than the 1 asked for"):
         train_and_score({**small, "epochs": 1}, run)  # a shorter budget would score the longer run as its own
 
@@ -141,11 +142,6 @@ def test_an_interrupted_benchmark_says_how_to_resume_its_kept_run(tmp_path, monk
         main(["--variants", "gan", "--datasets", "ring8", "--seeds", "2", "--runs", str(tmp_path)])
     assert exit_.value.code == 130
     assert f"{tmp_path / 'gan-ring8-seed2'} keeps a checkpoint: run the same command again" in capsys.readouterr().err
-
-
-def read_history(run):
-    with open(os.path.join(run, "history.csv")) as f:
-        return f.read().splitlines()[1:]
 
 
 def test_miss_breakdown_of_real_ring_data_and_of_samples_between_modes():
