@@ -98,3 +98,20 @@ def test_cyclegan_fidelity_splits_the_round_trip_error_into_what_each_generator_
     assert row["images"] == 4 and row["identity_l1"] == row["cycle_l1"] > 0
     assert row["detail_kept"] < 1 and laplacian_energy(images) > laplacian_energy(blur(images))
     assert 0.5 < row["cycle_error_on_garment"] < 1  # the blur also smears the garment's edge onto the background
+
+
+def test_translation_misses_name_the_classes_missed_into_and_the_heights_of_their_sources():
+    from benchmarks.cyclegan_fidelity import garment_rows, translation_misses
+
+    sources = np.full((4, 10, 10, 1), -1.0, np.float32)
+    for image, rows in zip(sources, (2, 4, 8, 6)):
+        image[:rows, 3:6] = 0.5  # garments 2, 4, 8 and 6 rows tall
+    sources[0, 9, 0] = -0.9  # a faint pixel is a halo, not part of the garment's outline
+    translated = sources.copy()
+    translated[2, :] = 1.0  # the tallest source's translation fills all 10 rows
+    assert garment_rows(sources).tolist() == [2, 4, 8, 6]
+
+    misses = translation_misses(sources, translated, predicted=np.array([7, 7, 9, 5]), target=7)
+    assert misses == {"images": 4, "missed": 2, "classes": {9: 1, 5: 1}, "source_rows_missed": 7.0,
+                      "source_rows_translated": 3.0, "translation_rows_missed": 8.0}
+    assert translation_misses(sources, translated, np.full(4, 7), 7)["source_rows_missed"] is None
