@@ -103,19 +103,27 @@ def score_run(run):
 def train_and_score(config, run):
     """Train `config` into the folder `run` and score it; a run already there (an earlier start of the
     benchmark with the same --runs) is resumed where it stopped, or only scored when it has trained all its
-    epochs. A folder there that holds something else is refused, never replaced."""
+    epochs. A folder there that holds something else, or a run of another recipe, is refused, never
+    replaced."""
     import keras
 
-    from training.config import ConfigError
+    from training.config import ConfigError, training_differences
     from training.run import RunFolder
     from training.train import train
+    from zoo.errors import shortened_repr
 
     kept = RunFolder(run)
     resume = kept.is_run()
-    kept_epochs = kept.saved_config()["epochs"] if resume else 0
-    if kept_epochs > config["epochs"]:
-        raise ConfigError(f"{run} is a run of {kept_epochs} epochs, more than the {config['epochs']} asked for: "
-                          "pass the --steps it was started with, or another --runs")
+    if resume:
+        saved = kept.saved_config()
+        # resumed with other options, it would be scored as the recipe's run though it trained otherwise
+        for key, there, asked in training_differences(saved, config):
+            if key != "epochs":
+                raise ConfigError(f"{run} is a run trained with {key}={shortened_repr(there)}, not the recipe's "
+                                  f"{shortened_repr(asked)}: pass another --runs, or move that folder away")
+        if saved["epochs"] > config["epochs"]:
+            raise ConfigError(f"{run} is a run of {saved['epochs']} epochs, more than the {config['epochs']} "
+                              "asked for: pass the --steps it was started with, or another --runs")
     train(config, run, resume=resume, verbose=0)
     keras.backend.clear_session()  # the next run builds its own nets; the old graphs would only hold memory
     return score_run(run)

@@ -113,6 +113,10 @@ def test_kept_runs_resume_where_they_stopped_and_a_finished_one_is_only_scored(t
     assert len(history_rows(run)) == 2 and again["final"] == resumed["final"]
     with pytest.raises(ConfigError, match="is a run of 2 epochs, more than the 1 asked for"):
         train_and_score({**small, "epochs": 1}, run)  # a shorter budget would score the longer run as its own
+    before = sorted(os.listdir(run)), history_rows(run)
+    with pytest.raises(ConfigError, match=r"is a run trained with learning_rate=0.0001, not the recipe's 0.001: pass"):
+        train_and_score({**small, "epochs": 2, "learning_rate": 0.001}, run)  # another recipe, refused untouched
+    assert (sorted(os.listdir(run)), history_rows(run)) == before
 
 
 def test_kept_runs_folder_that_holds_something_else_is_refused_untouched(tmp_path, capsys):
