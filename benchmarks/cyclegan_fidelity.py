@@ -17,10 +17,10 @@ translated, and the round trip's error is that loss of detail, not what the tran
 
 Then per direction, the translations the shipped classifier does not put in the target class (the target
 share's misses): the classes they fall into, and the garments' heights (rows holding garment pixels) of
-the sources missed and translated, of the missed translations, and of the real test images of the target
-class and of the class most misses fall into. A translation that keeps its source's shape where the two
-classes differ in shape (a tall sandal made a sneaker as tall as an ankle boot) shows as misses of tall
-sources, which the cycle loss, by asking for the source back, favours.
+the sources missed and of those translated into the target class, of the missed translations, and of the
+real test images of the target class and of the class most misses fall into. A translation that keeps its
+source's shape where the two classes differ in shape (a tall sandal made a sneaker as tall as an ankle
+boot) shows as misses of tall sources, which the cycle loss, by asking for the source back, favours.
 """
 
 import argparse
@@ -28,9 +28,9 @@ import argparse
 import numpy as np
 
 BACKGROUND = -0.99  # Fashion-MNIST's background is 0, -1 in the models' range
-# a garment's outline for its height: pixels of a quarter of full intensity or more, so that the faint halo a
-# generator leaves on the background does not count
-OUTLINE = -0.5
+# the pixels that count for a garment's height: a quarter of full intensity or more, so that the faint halo a
+# generator leaves on the background does not
+GARMENT_PIXEL = -0.5
 
 
 def laplacian_energy(images):
@@ -41,14 +41,15 @@ def laplacian_energy(images):
 
 
 def garment_rows(images):
-    """The height of the garment in each of (n, H, W, 1) images: how many rows hold a pixel of its outline."""
-    return (images[..., 0] > OUTLINE).any(axis=2).sum(axis=1)
+    """The garment's height in each of (n, H, W, 1) images, as the number of rows that hold one of its pixels
+    (the rows between a sandal's straps count only where a strap or sole crosses them)."""
+    return (images[..., 0] > GARMENT_PIXEL).any(axis=2).sum(axis=1)
 
 
 def translation_misses(sources, translated, predicted, target):
     """The translations whose predicted class is not `target`: how many, the classes they fall into
-    ({class: count}, most first) and the mean garment rows of the sources missed and translated and of the
-    missed translations (None where there are none)."""
+    ({class: count}, most first) and the mean garment rows of the sources missed, of those whose
+    translation hit the target, and of the missed translations (None where there are none)."""
     missed = predicted != target
     classes, counts = np.unique(predicted[missed], return_counts=True)
     heights, translated_heights = garment_rows(sources), garment_rows(translated)
@@ -58,7 +59,7 @@ def translation_misses(sources, translated, predicted, target):
 
     return {"images": len(sources), "missed": int(missed.sum()),
             "classes": {int(c): int(n) for n, c in sorted(zip(counts, classes), reverse=True)},
-            "source_rows_missed": mean(heights[missed]), "source_rows_translated": mean(heights[~missed]),
+            "source_rows_missed": mean(heights[missed]), "source_rows_hit": mean(heights[~missed]),
             "translation_rows_missed": mean(translated_heights[missed])}
 
 
@@ -110,7 +111,7 @@ def main(argv=None):
     classifier = FashionClassifier()
     print()
     print("| direction | images | missed | the misses classified as | garment rows: sources missed | sources "
-          "translated | missed translations | real test images of the target class | of the class most missed into |")
+          "hit | missed translations | real test images of the target class | of the class most missed into |")
     print("|---|---|---|---|---|---|---|---|---|")
     for (source, target), model in ((("A", "B"), a2b), (("B", "A"), b2a)):
         translated = model.translate(domains[source])
@@ -121,7 +122,7 @@ def main(argv=None):
         most_rows = "-" if most is None else (
             f"{CLASS_NAMES[most]}: {garment_rows(real_images('test', classes=[most])[0]).mean():.1f}")
         print(f"| {source}->{target} | {misses['images']:,} | {misses['missed']} | {into} | "
-              f"{rows_text(misses['source_rows_missed'])} | {rows_text(misses['source_rows_translated'])} | "
+              f"{rows_text(misses['source_rows_missed'])} | {rows_text(misses['source_rows_hit'])} | "
               f"{rows_text(misses['translation_rows_missed'])} | {garment_rows(domains[target]).mean():.1f} | "
               f"{most_rows} |")
 

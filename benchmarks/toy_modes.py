@@ -34,6 +34,7 @@ import tempfile
 
 import numpy as np
 
+from zoo.errors import ZooError
 from zoo.metrics import PACGAN_TABLE
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -100,6 +101,11 @@ def score_run(run):
             **{checkpoint: score(run, checkpoint) for checkpoint in CHECKPOINTS}}
 
 
+class KeptRunError(ZooError):
+    """A run kept in --runs that is not this recipe's run, or not of this budget; the message says what to
+    pass instead."""
+
+
 def train_and_score(config, run):
     """Train `config` into the folder `run` and score it; a run already there (an earlier start of the
     benchmark with the same --runs) is resumed where it stopped, or only scored when it has trained all its
@@ -107,23 +113,33 @@ def train_and_score(config, run):
     replaced."""
     import keras
 
-    from training.config import ConfigError, training_differences
+    from training.config import resolve, training_differences
     from training.run import RunFolder
     from training.train import train
     from zoo.errors import shortened_repr
+    from zoo.models import learning_rate_schedule
 
     kept = RunFolder(run)
     resume = kept.is_run()
     if resume:
-        saved = kept.saved_config()
+        saved = resolve(kept.saved_config())
         # resumed with other options, it would be scored as the recipe's run though it trained otherwise
         for key, there, asked in training_differences(saved, config):
             if key != "epochs":
-                raise ConfigError(f"{run} is a run trained with {key}={shortened_repr(there)}, not the recipe's "
-                                  f"{shortened_repr(asked)}: pass another --runs, or move that folder away")
+                raise KeptRunError(f"{run} is a run trained with {key}={shortened_repr(there)}, not the "
+                                   f"recipe's {shortened_repr(asked)}: pass another --runs, or move that folder away")
+        # a longer run would be scored as a shorter one; a rate that decays over its epochs would, stretched
+        # over more, rise again mid-run
         if saved["epochs"] > config["epochs"]:
-            raise ConfigError(f"{run} is a run of {saved['epochs']} epochs, more than the {config['epochs']} "
-                              "asked for: pass the --steps it was started with, or another --runs")
+            problem = "more than"
+        elif saved["epochs"] < config["epochs"] and learning_rate_schedule(saved):
+            problem = "over which its learning rate decays, not over"
+        else:
+            problem = None
+        if problem:
+            raise KeptRunError(f"{run} is a run of {saved['epochs']} epochs, {problem} the {config['epochs']} "
+                               "asked for: run the command it was started with (its --steps, or none), or pass "
+                               "another --runs")
     train(config, run, resume=resume, verbose=0)
     keras.backend.clear_session()  # the next run builds its own nets; the old graphs would only hold memory
     return score_run(run)
@@ -169,8 +185,7 @@ def format_table(rows, checkpoint):
 
 def main(argv=None):
     from training.callbacks import TrainingInterrupted
-    from training.run import RunFolder
-    from zoo.errors import ZooError
+    from training.run import RunFolder, RunFolderInUse
     from zoo.files import write_json
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -213,13 +228,18 @@ def main(argv=None):
                         try:
                             report(train_and_score(run_config(variant, toy, seed, args.steps), run))
                         except TrainingInterrupted:
-                            if not args.runs:
-                                raise
-                            parser.exit(TrainingInterrupted.exit_code,
-                                        f"{parser.prog}: interrupted; {run} keeps a checkpoint: run the same "
-                                        "command again to resume it (runs already trained are only scored)\n")
-                        except ZooError as error:  # e.g. a kept run of another recipe: one line, the fix in it
-                            parser.exit(error.exit_code, f"{parser.prog}: error: {run}: {error}\n")
+                            resume = (f"; {run} keeps a checkpoint: run the same command again to resume it "
+                                      "(runs already trained are only scored)" if args.runs else "")
+                            parser.exit(TrainingInterrupted.exit_code, f"{parser.prog}: interrupted{resume}\n")
+                        except ZooError as error:
+                            # training's own errors about a kept folder name its options (--out, --overwrite)
+                            if not args.runs or isinstance(error, KeptRunError):
+                                fix = ""
+                            elif isinstance(error, RunFolderInUse):
+                                fix = "; here: give the commands that share --runs different --seeds"
+                            else:
+                                fix = f"; here: move {run} away, or pass another --runs"
+                            parser.exit(error.exit_code, f"{parser.prog}: error: {error}{fix}\n")
     for checkpoint in CHECKPOINTS:
         print("\n" + format_table(summarise(results, checkpoint), checkpoint))
 

@@ -103,15 +103,16 @@ def test_cyclegan_fidelity_splits_the_round_trip_error_into_what_each_generator_
 def test_translation_misses_name_the_classes_missed_into_and_the_heights_of_their_sources():
     from benchmarks.cyclegan_fidelity import garment_rows, translation_misses
 
-    sources = np.full((4, 10, 10, 1), -1.0, np.float32)
-    for image, rows in zip(sources, (2, 4, 8, 6)):
-        image[:rows, 3:6] = 0.5  # garments 2, 4, 8 and 6 rows tall
-    sources[0, 9, 0] = -0.9  # a faint pixel is a halo, not part of the garment's outline
+    sources = np.full((5, 10, 10, 1), -1.0, np.float32)
+    for image, rows in zip(sources, (2, 4, 8, 6, 4)):
+        image[:rows, 3:6] = 0.5  # garments 2, 4, 8, 6 and 4 rows tall
+    sources[0, 9, 0] = -0.9  # a faint pixel is a halo, not part of the garment
     translated = sources.copy()
     translated[2, :] = 1.0  # the tallest source's translation fills all 10 rows
-    assert garment_rows(sources).tolist() == [2, 4, 8, 6]
+    assert garment_rows(sources).tolist() == [2, 4, 8, 6, 4]
 
-    misses = translation_misses(sources, translated, predicted=np.array([7, 7, 9, 5]), target=7)
-    assert misses == {"images": 4, "missed": 2, "classes": {9: 1, 5: 1}, "source_rows_missed": 7.0,
-                      "source_rows_translated": 3.0, "translation_rows_missed": 8.0}
-    assert translation_misses(sources, translated, np.full(4, 7), 7)["source_rows_missed"] is None
+    misses = translation_misses(sources, translated, predicted=np.array([7, 7, 9, 5, 9]), target=7)
+    assert list(misses["classes"].items()) == [(9, 2), (5, 1)]  # most first
+    assert misses == {"images": 5, "missed": 3, "classes": {9: 2, 5: 1}, "source_rows_missed": 6.0,
+                      "source_rows_hit": 3.0, "translation_rows_missed": 20 / 3}
+    assert translation_misses(sources, translated, np.full(5, 7), 7)["source_rows_missed"] is None

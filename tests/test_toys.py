@@ -8,13 +8,13 @@ import pytest
 
 from benchmarks.toy_misses import miss_breakdown, standing_statistics
 from export.cards import history_rows
-from benchmarks.toy_modes import (TOYS, VARIANTS, format_table, generator_steps_per_epoch, main,
+from benchmarks.toy_modes import (TOYS, VARIANTS, KeptRunError, format_table, generator_steps_per_epoch, main,
                                   recipe_path, run_config, score_run, summarise, train_and_score)
 from zoo.metrics import PACGAN_TABLE
 from training import data as datasets
 from zoo import toys
-from training.config import ConfigError, read_config_file, resolve
-from training.run import build_model
+from training.config import read_config_file, resolve
+from training.run import RunFolder, build_model
 from zoo.nets.mlp import Maxout, mlp_nets
 
 RECIPES = [(variant, toy) for variant in VARIANTS for toy in TOYS]
@@ -111,12 +111,40 @@ def test_kept_runs_resume_where_they_stopped_and_a_finished_one_is_only_scored(t
     assert history_rows(run)[0] == epoch_one  # continued, not trained again from the start
     again = train_and_score({**small, "epochs": 2}, run)
     assert len(history_rows(run)) == 2 and again["final"] == resumed["final"]
-    with pytest.raises(ConfigError, match="is a run of 2 epochs, more than the 1 asked for"):
+    with pytest.raises(KeptRunError, match="is a run of 2 epochs, more than the 1 asked for"):
         train_and_score({**small, "epochs": 1}, run)  # a shorter budget would score the longer run as its own
     before = sorted(os.listdir(run)), history_rows(run)
-    with pytest.raises(ConfigError, match=r"is a run trained with learning_rate=0.0001, not the recipe's 0.001: pass"):
+    with pytest.raises(KeptRunError, match=r"is a run trained with learning_rate=0.0001, not the recipe's 0.001: pass"):
         train_and_score({**small, "epochs": 2, "learning_rate": 0.001}, run)  # another recipe, refused untouched
     assert (sorted(os.listdir(run)), history_rows(run)) == before
+
+
+def test_a_kept_run_whose_learning_rate_decays_over_its_epochs_is_not_stretched_over_more(tmp_path):
+    run = str(tmp_path / "wgan-gp-ring8-seed0")
+    short = {**run_config("wgan-gp", "ring8", 0), "jit": False, "train_examples": 1000, "epochs": 1}
+    train_and_score(short, run)
+    before = sorted(os.listdir(run)), history_rows(run)
+    with pytest.raises(KeptRunError, match="is a run of 1 epochs, over which its learning rate decays, not over the "
+                                           r"2 asked for: run the command it was started with \(its --steps"):
+        train_and_score({**short, "epochs": 2}, run)
+    assert (sorted(os.listdir(run)), history_rows(run)) == before
+
+
+def test_a_kept_run_that_training_cannot_resume_or_is_in_use_is_refused_with_this_benchmarks_fix(tmp_path, capsys):
+    run = tmp_path / "gan-ring8-seed0"
+    (run / "checkpoints").mkdir(parents=True)  # a run stopped before its first checkpoint
+    config = json.dumps(resolve(run_config("gan", "ring8", 0)))
+    (run / "config.json").write_text(config)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--variants", "gan", "--datasets", "ring8", "--seeds", "0", "--runs", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(f"has no checkpoint (no epoch finished): start over with "
+                                                    f"--overwrite; here: move {run} away, or pass another --runs")
+    assert sorted(set(os.listdir(run)) - {".lock"}) == ["checkpoints", "config.json"]  # the lock file is training's
+    assert (run / "config.json").read_text() == config and not os.listdir(run / "checkpoints")
+    with RunFolder(str(run)).lock(), pytest.raises(SystemExit):  # another command of the benchmark trains it
+        main(["--variants", "gan", "--datasets", "ring8", "--seeds", "0", "--runs", str(tmp_path)])
+    assert capsys.readouterr().err.strip().endswith("; here: give the commands that share --runs different --seeds")
 
 
 def test_kept_runs_folder_that_holds_something_else_is_refused_untouched(tmp_path, capsys):
@@ -126,7 +154,7 @@ def test_kept_runs_folder_that_holds_something_else_is_refused_untouched(tmp_pat
     with pytest.raises(SystemExit) as exit_:
         main(["--variants", "gan", "--datasets", "ring8", "--seeds", "0", "--runs", str(tmp_path)])
     assert exit_.value.code == 2
-    assert f"error: {foreign}: {foreign} holds files but is not a run folder" in capsys.readouterr().err
+    assert f"error: {foreign} holds files but is not a run folder" in capsys.readouterr().err
     assert os.listdir(foreign) == ["notes.txt"] and (foreign / "notes.txt").read_text() == "mine"
     with pytest.raises(SystemExit):
         main(["--variants", "gan", "--datasets", "ring8", "--runs", str(foreign / "notes.txt")])

@@ -50,6 +50,10 @@ class RunFolderError(ZooError, RuntimeError):
     """A folder that is not ours to write or replace, one in use by another process, or a damaged run file."""
 
 
+class RunFolderInUse(RunFolderError):
+    """A run folder another process holds (trains into) now."""
+
+
 def checkpoint_name(epoch, step=0):
     return f"epoch-{epoch:04d}" + (f"-step-{step:06d}" if step else "")
 
@@ -119,7 +123,7 @@ class RunFolder:
             return shorten(handle.read(300)) or "another process"
 
     def _in_use(self, holder):
-        return RunFolderError(f"{self.path} is in use by {holder}: wait until it ends (or stop it), or train "
+        return RunFolderInUse(f"{self.path} is in use by {holder}: wait until it ends (or stop it), or train "
                               "into another --out")
 
     def _check_ours(self, resume, overwrite):

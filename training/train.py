@@ -81,7 +81,8 @@ def _train(run, config, strategy, chief, resume, overwrite, verbose):
         per_step = model.real_batches_per_step
         steps_per_epoch = data.steps_per_epoch(config["batch_size"] * per_step)
         if first_epoch >= config["epochs"]:  # its config.json keeps the epochs that it trained
-            print(f"{out} already trained {first_epoch} epochs; ask for more with --epochs")
+            if verbose != 0:
+                print(f"{out} already trained {first_epoch} epochs; ask for more with --epochs")
             return model
         if resume:  # before anything is written: a damaged history refuses the resume
             writer.trim_history(first_epoch)
