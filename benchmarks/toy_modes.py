@@ -113,8 +113,8 @@ def train_and_score(config, run):
     replaced."""
     import keras
 
-    from training.config import resolve, training_differences
-    from training.run import RunFolder
+    from training.config import ConfigError, resolve, training_differences
+    from training.run import RunFolder, RunFolderError
     from training.train import train
     from zoo.errors import shortened_repr
     from zoo.models import learning_rate_schedule
@@ -122,7 +122,10 @@ def train_and_score(config, run):
     kept = RunFolder(run)
     resume = kept.is_run()
     if resume:
-        saved = resolve(kept.saved_config())
+        try:
+            saved = resolve(kept.saved_config())
+        except ConfigError as error:  # a damaged config.json: the folder's problem, not the recipe's
+            raise RunFolderError(str(error)) from None
         # resumed with other options, it would be scored as the recipe's run though it trained otherwise
         for key, there, asked in training_differences(saved, config):
             if key != "epochs":
@@ -185,7 +188,7 @@ def format_table(rows, checkpoint):
 
 def main(argv=None):
     from training.callbacks import TrainingInterrupted
-    from training.run import RunFolder, RunFolderInUse
+    from training.run import CheckpointError, RunFolder, RunFolderError, RunFolderInUse
     from zoo.files import write_json
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -233,7 +236,7 @@ def main(argv=None):
                             parser.exit(TrainingInterrupted.exit_code, f"{parser.prog}: interrupted{resume}\n")
                         except ZooError as error:
                             # training's own errors about a kept folder name its options (--out, --overwrite)
-                            if not args.runs or isinstance(error, KeptRunError):
+                            if not args.runs or not isinstance(error, (RunFolderError, CheckpointError)):
                                 fix = ""
                             elif isinstance(error, RunFolderInUse):
                                 fix = "; here: give the commands that share --runs different --seeds"

@@ -145,6 +145,12 @@ def test_a_kept_run_that_training_cannot_resume_or_is_in_use_is_refused_with_thi
     with RunFolder(str(run)).lock(), pytest.raises(SystemExit):  # another command of the benchmark trains it
         main(["--variants", "gan", "--datasets", "ring8", "--seeds", "0", "--runs", str(tmp_path)])
     assert capsys.readouterr().err.strip().endswith("; here: give the commands that share --runs different --seeds")
+    (run / "config.json").write_text("{")  # damaged
+    with pytest.raises(SystemExit):
+        main(["--variants", "gan", "--datasets", "ring8", "--seeds", "0", "--runs", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert "config.json is not valid JSON" in err and err.endswith(
+        f"this folder holds no usable run: start over with --overwrite; here: move {run} away, or pass another --runs")
 
 
 def test_kept_runs_folder_that_holds_something_else_is_refused_untouched(tmp_path, capsys):
