@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 
-from export.cards import HF_LIBRARY, HF_LICENSE, front_matter, hf_metadata
+from export.cards import CARD_FILE, HF_LIBRARY, HF_LICENSE, front_matter, hf_metadata
 from zoo.errors import ZooError
 from zoo.files import move_into_place, sha256_of
 from zoo.hub import INDEX, parse_index
@@ -45,7 +45,8 @@ def write_hf_layout(hub, out, repo="ORG/REPO"):
         for name, entry in sorted(models.items()):
             for file_name, declared in entry["files"].items():
                 _copy_checked(os.path.join(hub, name, file_name), os.path.join(staging, name, file_name), declared)
-            card = _read(os.path.join(staging, name, "card.md")) if "card.md" in entry["files"] else f"# {name}\n"
+            has_card = CARD_FILE in entry["files"]
+            card = _read(os.path.join(staging, name, CARD_FILE)) if has_card else f"# {name}\n"
             _write(os.path.join(staging, name, README), front_matter(hf_metadata(name, entry)) + "\n" + card)
         _write(os.path.join(staging, README), _root_card(models, repo))
         move_into_place(staging, out)
